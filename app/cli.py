@@ -1,0 +1,176 @@
+"""`orderhub`: the one command line for running and administering OrderHub."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from app import logs
+from app.domain.passwords import hash_password
+from app.domain.roles import ALL_ROLES
+from app.settings import SETTINGS, Settings, SettingsError
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from app.http.app import create_app
+
+    settings.require_servers()
+    logs.configure(settings.orderhub_log_level, process="api")
+    logs.get().info("api_listening", url=f"http://{settings.host}:{settings.port}")
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None
+    )
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.settings import create_worker
+
+    settings.require_servers()
+    logs.configure(settings.orderhub_log_level, process="worker")
+    create_worker(settings, burst=args.burst).run()
+    return 0
+
+
+def _dev(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.dev import run_dev
+
+    return run_dev(settings)
+
+
+def _db_init(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.dev import database_for_command
+    from app.store import db
+
+    async def run(dsn: str) -> None:
+        conn = await db.connect(dsn)
+        try:
+            await db.apply_schema(conn)
+        finally:
+            await conn.close()
+
+    with database_for_command(settings) as dsn:
+        asyncio.run(run(dsn))
+    print(f"schema applied ({db.SCHEMA_PATH.name})")
+    return 0
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    from app.dev import database_for_command
+    from app.store import db, users
+
+    unknown = sorted(set(args.role) - ALL_ROLES)
+    if unknown:
+        print(
+            f"orderhub: unknown role {', '.join(unknown)}; known: {', '.join(sorted(ALL_ROLES))}",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.password:
+        print("orderhub: --password must not be empty", file=sys.stderr)
+        return 2
+
+    async def run(dsn: str) -> None:
+        conn = await db.connect(dsn)
+        try:
+            await users.upsert(conn, args.name, hash_password(args.password), args.role)
+        finally:
+            await conn.close()
+
+    with database_for_command(settings) as dsn:
+        asyncio.run(run(dsn))
+    print(f"user {args.name} saved with roles: {', '.join(sorted(set(args.role))) or '(none)'}")
+    return 0
+
+
+def _settings(_settings: Settings, _args: argparse.Namespace) -> int:
+    for setting in SETTINGS:
+        print(f"{setting.env}={setting.default!s:<20} {setting.doc}")
+    return 0
+
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orderhub",
+        description="TMF641 service-order management service.",
+        epilog="Every setting is an environment variable: `orderhub settings` lists them.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    command(
+        "dev",
+        _dev,
+        "Run everything on one machine: embedded PostgreSQL and Redis (unless "
+        "DATABASE_URL/REDIS_URL are set), the API and a worker.",
+    )
+    command("serve", _serve, "Run the HTTP API (needs DATABASE_URL and REDIS_URL).")
+    worker = command("worker", _worker, "Run an arq worker (needs DATABASE_URL and REDIS_URL).")
+    worker.add_argument(
+        "--burst",
+        action="store_true",
+        help="exit once the queue is empty instead of waiting for more jobs",
+    )
+    command("settings", _settings, "List every setting with its default and meaning.")
+
+    db_parser = sub.add_parser(
+        "db", help="Database administration.", description="Database administration."
+    )
+    db_sub = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    init = db_sub.add_parser(
+        "init",
+        help="Apply schema.sql (idempotent).",
+        description="Apply schema.sql (idempotent). Without DATABASE_URL, "
+        "the embedded server under ORDERHUB_DATA_DIR is used.",
+    )
+    init.set_defaults(func=_db_init)
+
+    user_parser = sub.add_parser(
+        "user", help="User administration.", description="User administration."
+    )
+    user_sub = user_parser.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    add = user_sub.add_parser(
+        "add",
+        help="Create a user, or replace its password and roles.",
+        description="Create a user, or replace its password and roles. Without DATABASE_URL, "
+        "the embedded server under ORDERHUB_DATA_DIR is used.",
+    )
+    add.add_argument("name", help="user name for HTTP Basic authentication")
+    add.add_argument("--password", required=True, help="the user's password (stored as scrypt)")
+    add.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help=f"a role to grant; repeatable. Known: {', '.join(sorted(ALL_ROLES))}",
+    )
+    add.set_defaults(func=_user_add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        result: int = args.func(settings, args)
+    except SettingsError as exc:
+        print(f"orderhub: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

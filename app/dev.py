@@ -1,0 +1,132 @@
+"""`orderhub dev`: the whole system in one terminal, on embedded servers by default."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from types import FrameType
+
+from app.domain.passwords import hash_password
+from app.domain.roles import ALL_ROLES
+from app.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.settings import Settings
+from app.store import db, users
+
+DEMO_USER = ("admin", "admin")
+
+
+def _say(message: str) -> None:
+    print(f"orderhub dev: {message}", flush=True)
+
+
+@contextlib.contextmanager
+def database_for_command(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL, or the embedded cluster, started for the command if it isn't running."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    pg = EmbeddedPostgres(settings.data_dir, settings.orderhub_pg_port)
+    dsn = pg.start()
+    try:
+        yield dsn
+    finally:
+        if pg.started:
+            pg.stop()
+
+
+async def _prepare_database(dsn: str, *, demo: bool) -> None:
+    conn = await db.connect(dsn)
+    try:
+        await db.apply_schema(conn)
+        if demo:
+            name, password = DEMO_USER
+            if await users.get(conn, name) is None:
+                await users.upsert(conn, name, hash_password(password), sorted(ALL_ROLES))
+    finally:
+        await conn.close()
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def _terminate(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for name, child in children.items():
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _say(f"{name} did not stop in time; killing it")
+            child.kill()
+            child.wait()
+
+
+def run_dev(settings: Settings) -> int:
+    embedded_pg = (
+        None
+        if settings.database_url
+        else EmbeddedPostgres(settings.data_dir, settings.orderhub_pg_port)
+    )
+    embedded_redis = (
+        None
+        if settings.redis_url
+        else EmbeddedRedis(settings.data_dir, settings.orderhub_redis_port)
+    )
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        if embedded_pg is not None:
+            _say(f"starting embedded PostgreSQL in {embedded_pg.pgdata}")
+            settings = replace(settings, database_url=embedded_pg.start())
+        if embedded_redis is not None:
+            _say(f"starting embedded Redis in {settings.data_dir / 'redis'}")
+            settings = replace(settings, redis_url=embedded_redis.start())
+        _say("applying schema.sql")
+        asyncio.run(_prepare_database(settings.database_url, demo=embedded_pg is not None))
+
+        env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+        for name, argv in (("api", ["serve"]), ("worker", ["worker"])):
+            children[name] = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", *argv], env=env, start_new_session=True
+            )
+
+        base = f"http://{settings.host}:{settings.port}"
+        _say(f"API      {base}  (ready: {base}/ready)")
+        _say(f"Postgres {settings.database_url}")
+        _say(f"Redis    {settings.redis_url}")
+        if embedded_pg is not None:
+            _say("demo credentials: admin / admin (every role)")
+        _say("Ctrl-C stops everything")
+        while True:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    _say(f"{name} exited with status {child.returncode}; stopping")
+                    return 1
+            time.sleep(0.5)
+    except _Stop as stop:
+        _say(f"{stop} received; stopping")
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _terminate(children)
+        if embedded_redis is not None:
+            embedded_redis.stop()
+        if embedded_pg is not None:
+            embedded_pg.stop()
+        _say("stopped")

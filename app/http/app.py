@@ -1,0 +1,44 @@
+"""The application factory: one place that wires settings, pools and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from app.http import health, keys, middlewares, operator
+from app.http.auth_cache import AuthCache
+from app.settings import Settings
+from app.store import db
+
+
+async def _postgres(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    app[keys.POOL] = await db.create_pool(
+        settings.database_url,
+        max_size=settings.orderhub_db_pool_size,
+        connect_timeout=settings.orderhub_db_timeout,
+    )
+    yield
+    await app[keys.POOL].close()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    app[keys.REDIS] = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    yield
+    await app[keys.REDIS].aclose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[middlewares.request_context, middlewares.errors, middlewares.negotiation],
+        client_max_size=settings.orderhub_max_body_bytes,
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.AUTH_CACHE] = AuthCache(settings.orderhub_auth_cache_seconds)
+    app.cleanup_ctx.extend([_postgres, _redis])
+    health.setup(app)
+    operator.setup(app)
+    return app

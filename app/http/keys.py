@@ -1,0 +1,24 @@
+"""Typed keys for what the application holds between requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from redis.asyncio import Redis
+
+from app.http.auth_cache import AuthCache, User
+from app.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+REDIS = web.AppKey("redis", Redis)
+AUTH_CACHE = web.AppKey("auth_cache", AuthCache)
+
+USER = web.RequestKey("user", User)
+REQUEST_ID = web.RequestKey("request_id", str)
+
+
+def pool(request: web.Request) -> asyncpg.Pool[Any]:
+    return request.app[POOL]

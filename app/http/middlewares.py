@@ -1,0 +1,149 @@
+"""Request context, content negotiation and the one error shape, for every route."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from app import logs
+from app.domain.errors import ApiError, ErrorKind, error_body
+from app.http import keys
+from app.store.db import is_unavailable
+
+log = logs.get("orderhub.http")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+_JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+_RETRY_AFTER_SECONDS = "5"
+
+
+def error_response(
+    request: web.Request, error: ApiError, headers: dict[str, str] | None = None
+) -> web.Response:
+    body = error.body(string_code=request.path.startswith("/tmf-api/"))
+    extra = dict(headers or {})
+    if error.kind in (ErrorKind.MISSING_CREDENTIALS, ErrorKind.INVALID_CREDENTIALS):
+        extra["WWW-Authenticate"] = 'Basic realm="OrderHub", charset="UTF-8"'
+    if error.kind is ErrorKind.UNAVAILABLE:
+        extra["Retry-After"] = _RETRY_AFTER_SECONDS
+    return web.json_response(body, status=error.kind.status, headers=extra)
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Binds the request id for every log line and writes one access line per request."""
+    incoming = request.headers.get("X-Request-ID", "")
+    request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+    request[keys.REQUEST_ID] = request_id
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        user = request.get(keys.USER)
+        log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            user=user.name if user else None,
+        )
+        structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ApiError:
+    if isinstance(exc, web.HTTPNotFound):
+        return ApiError(ErrorKind.NOT_FOUND, f"No resource at {request.path}.")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return ApiError(
+            ErrorKind.METHOD_NOT_ALLOWED,
+            f"Method {request.method} is not allowed on {request.path}.",
+        )
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return ApiError(
+            ErrorKind.TOO_LARGE,
+            f"Request body exceeds {request.app[keys.SETTINGS].orderhub_max_body_bytes} bytes.",
+        )
+    return ApiError(ErrorKind.INVALID_BODY, exc.reason)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves as the error object; no traceback ever reaches a client."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(request, exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_response(request, _from_http_exception(exc, request), headers)
+    except Exception as exc:
+        if is_unavailable(exc):
+            log.warning("database_unavailable", error=repr(exc))
+            return error_response(
+                request,
+                ApiError(
+                    ErrorKind.UNAVAILABLE, "The service is temporarily unavailable; retry later."
+                ),
+            )
+        reference = uuid.uuid4().hex
+        log.exception("unhandled_error", reference=reference)
+        return error_response(
+            request, ApiError(ErrorKind.INTERNAL, f"Internal error. Reference: {reference}.")
+        )
+
+
+def _accepts_json(accept: str) -> bool:
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media in {"", "*/*", "application/*", "application/json"} or media.endswith("+json"):
+            return True
+    return False
+
+
+@web.middleware
+async def negotiation(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """JSON in, JSON out: 406 for an Accept without JSON, 415 for a body that isn't JSON."""
+    if not _accepts_json(request.headers.get("Accept", "*/*")):
+        raise ApiError(ErrorKind.NOT_ACCEPTABLE, "This API only produces application/json.")
+    if request.body_exists and request.content_type not in _JSON_TYPES:
+        raise ApiError(
+            ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type {request.content_type or '(none)'} is not supported; "
+            "send application/json.",
+        )
+    return await handler(request)
+
+
+async def read_json_object(request: web.Request, *, empty_message: str) -> dict[str, Any]:
+    """The body as a JSON object, or 400: code 21 when empty, 22 when not an object."""
+    raw = await request.read()
+    if not raw.strip():
+        raise ApiError(ErrorKind.MISSING_BODY, empty_message)
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(ErrorKind.INVALID_BODY, f"Malformed JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ApiError(ErrorKind.INVALID_BODY, "The request body must be a JSON object.")
+    return data
+
+
+def ok_json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
+
+
+__all__ = ["error_body", "errors", "negotiation", "ok_json", "read_json_object", "request_context"]

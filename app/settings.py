@@ -1,0 +1,189 @@
+"""Every setting is an environment variable, read once at start.
+
+A bad value stops the process with one line naming the variable, rather than failing later
+in a handler where the cause is hard to see.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class SettingsError(ValueError):
+    """A setting has a value the process cannot start with."""
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _port(raw: str) -> int:
+    value = _int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number from 0 to 65535")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = _int(raw)
+    if value < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if value <= 0:
+        raise ValueError("must be a number above 0")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _url(*schemes: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw == "":
+            return raw
+        if urlsplit(raw).scheme not in schemes:
+            raise ValueError(
+                f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
+        return raw
+
+    return parse
+
+
+def _log_level(raw: str) -> str:
+    lowered = raw.lower()
+    if lowered not in {"debug", "info", "warning", "error"}:
+        raise ValueError("must be one of debug, info, warning, error")
+    return lowered
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    parse: Callable[[str], Any]
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        "",
+        _url("postgres", "postgresql"),
+        "PostgreSQL to use. Empty: `orderhub dev` starts an embedded server.",
+    ),
+    Setting(
+        "REDIS_URL",
+        "",
+        _url("redis", "rediss", "unix"),
+        "Redis to use. Empty: `orderhub dev` starts an embedded server.",
+    ),
+    Setting("HOST", "127.0.0.1", str, "Address the API listens on."),
+    Setting("PORT", "8080", _port, "Port the API listens on."),
+    Setting(
+        "ORDERHUB_DATA_DIR",
+        ".orderhub",
+        str,
+        "Folder for the embedded servers' data and logs (kept across restarts).",
+    ),
+    Setting(
+        "ORDERHUB_PG_PORT", "54329", _port, "Port of the embedded PostgreSQL (0 picks a free one)."
+    ),
+    Setting(
+        "ORDERHUB_REDIS_PORT", "63799", _port, "Port of the embedded Redis (0 picks a free one)."
+    ),
+    Setting("ORDERHUB_LOG_LEVEL", "info", _log_level, "Lowest log level written."),
+    Setting(
+        "ORDERHUB_DB_POOL_SIZE",
+        "10",
+        _positive_int,
+        "Most PostgreSQL connections one process holds.",
+    ),
+    Setting(
+        "ORDERHUB_DB_TIMEOUT",
+        "5",
+        _positive_float,
+        "Seconds to wait for a PostgreSQL connection before answering 503.",
+    ),
+    Setting(
+        "ORDERHUB_AUTH_CACHE_SECONDS",
+        "60",
+        _positive_float,
+        "How long a verified password is remembered in memory.",
+    ),
+    Setting(
+        "ORDERHUB_MAX_BODY_BYTES",
+        "1048576",
+        _positive_int,
+        "Largest request body accepted; a larger one is answered 413.",
+    ),
+    Setting(
+        "ORDERHUB_QUEUE_NAME",
+        "orderhub:queue",
+        str,
+        "Redis key of the job queue (lets several installations share one Redis).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    host: str
+    port: int
+    orderhub_data_dir: str
+    orderhub_pg_port: int
+    orderhub_redis_port: int
+    orderhub_log_level: str
+    orderhub_db_pool_size: int
+    orderhub_db_timeout: float
+    orderhub_auth_cache_seconds: float
+    orderhub_max_body_bytes: int
+    orderhub_queue_name: str
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.orderhub_data_dir).resolve()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env, setting.default)
+            try:
+                values[setting.env.lower()] = setting.parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"setting {setting.env}={raw!r} is invalid: {exc}") from None
+        return cls(**values)
+
+    def require_servers(self) -> None:
+        """Processes other than `orderhub dev` need both servers named explicitly."""
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            if not getattr(self, name.lower()):
+                raise SettingsError(f"setting {name} is required (or run `orderhub dev`)")
+
+
+assert {f.name for f in fields(Settings)} == {s.env.lower() for s in SETTINGS}

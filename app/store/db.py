@@ -1,0 +1,65 @@
+"""Connection pool, schema and the one test for "the database is unreachable"."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.sql"
+
+# Raised by asyncpg or the socket layer when PostgreSQL is down, restarting or cut off.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, UNAVAILABLE_ERRORS)
+
+
+async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(
+    dsn: str, *, max_size: int = 10, connect_timeout: float = 5
+) -> asyncpg.Pool[Any]:
+    """min_size 0: the process starts (and answers 503) even while PostgreSQL is down."""
+    pool: asyncpg.Pool[Any] = await asyncpg.create_pool(
+        dsn,
+        min_size=0,
+        max_size=max_size,
+        timeout=connect_timeout,
+        command_timeout=30,
+        init=_init_connection,
+        max_inactive_connection_lifetime=60,
+    )
+    return pool
+
+
+async def connect(dsn: str, *, connect_timeout: float = 10) -> asyncpg.Connection[Any]:
+    conn: asyncpg.Connection[Any] = await asyncpg.connect(dsn, timeout=connect_timeout)
+    await _init_connection(conn)
+    return conn
+
+
+async def apply_schema(conn: asyncpg.Connection[Any]) -> None:
+    """Serialised by an advisory lock so that several processes starting at once don't race."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7411641)")
+        await conn.execute(SCHEMA_PATH.read_text())

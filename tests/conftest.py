@@ -1,0 +1,128 @@
+"""Real PostgreSQL and Redis for every test: DATABASE_URL/REDIS_URL when set, else embedded.
+
+One template database with the schema and the test users is built per run; each test that
+needs a database gets a fresh clone of it, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from app.domain.passwords import hash_password
+from app.domain.roles import ALL_ROLES, INTEGRATOR, SERVICE_ORDER_AGENT
+from app.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.http.app import create_app
+from app.settings import Settings
+from app.store import db, users
+
+RUN_ID = uuid.uuid4().hex[:10]
+TEST_USERS = {
+    "integrator": ("integrator-pw", [INTEGRATOR]),
+    "agent": ("agent-pw", [SERVICE_ORDER_AGENT]),
+    "admin": ("admin-pw", sorted(ALL_ROLES)),
+    "nobody": ("nobody-pw", []),
+}
+
+
+def with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def template_db(postgres_admin_url: str) -> AsyncIterator[str]:
+    name = f"orderhub_tpl_{RUN_ID}"
+    admin = await asyncpg.connect(postgres_admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    conn = await db.connect(with_database(postgres_admin_url, name))
+    try:
+        await db.apply_schema(conn)
+        for user, (password, roles) in TEST_USERS.items():
+            await users.upsert(conn, user, hash_password(password), roles)
+    finally:
+        await conn.close()
+    yield name
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
+async def database_url(postgres_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    name = f"orderhub_t_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres_admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        yield with_database(postgres_admin_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]:
+    queue = f"orderhub-test-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    yield replace(
+        Settings.from_env({}),
+        database_url=database_url,
+        redis_url=redis_url,
+        orderhub_queue_name=queue,
+    )
+    redis = Redis.from_url(redis_url)
+    keys = [key async for key in redis.scan_iter(match=f"{queue}*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(database_url, max_size=4)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(create_app(settings))) as c:
+        yield c
+
+
+def auth(user: str) -> dict[str, str]:
+    import base64
+
+    password = TEST_USERS[user][0]
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]

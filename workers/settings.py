@@ -1,0 +1,71 @@
+"""The arq worker: functions, cron jobs and the resources every job shares."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from app import logs
+from app.settings import Settings
+from app.store import db
+from workers.heartbeat import heartbeat, heartbeat_key
+
+log = logs.get("orderhub.worker")
+
+
+def _serialize(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, default=str).encode()
+
+
+def _deserialize(raw: bytes) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(raw)
+    return loaded
+
+
+def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
+    """Built from settings at run time rather than a module-level class, so env is read once."""
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx["settings"] = settings
+        ctx["queue_name"] = settings.orderhub_queue_name
+        ctx["pool"] = await db.create_pool(
+            settings.database_url,
+            max_size=settings.orderhub_db_pool_size,
+            connect_timeout=settings.orderhub_db_timeout,
+        )
+        await heartbeat(ctx)
+        log.info("worker_started", queue=settings.orderhub_queue_name)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "pool" in ctx:
+            await ctx["pool"].close()
+        await ctx["redis"].delete(heartbeat_key(settings.orderhub_queue_name))
+        log.info("worker_stopped")
+
+    async def on_job_start(ctx: dict[str, Any]) -> None:
+        structlog.contextvars.bind_contextvars(job_id=ctx.get("job_id"))
+
+    async def on_job_end(ctx: dict[str, Any]) -> None:
+        structlog.contextvars.unbind_contextvars("job_id")
+
+    return Worker(
+        functions=[],
+        cron_jobs=[cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False)],
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        queue_name=settings.orderhub_queue_name,
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        on_job_start=on_job_start,
+        on_job_end=on_job_end,
+        job_serializer=_serialize,
+        job_deserializer=_deserialize,
+        job_timeout=30,
+        max_jobs=50,
+        burst=burst,
+        handle_signals=True,
+    )
