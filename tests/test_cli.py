@@ -1,0 +1,120 @@
+"""The `orderhub` command line, run as a real process against the test database."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from app.embedded import free_port
+from tests.conftest import auth
+from tests.processes import orderhub
+from tests.test_auth import basic
+
+COMMANDS = [
+    [],
+    ["dev"],
+    ["serve"],
+    ["worker"],
+    ["settings"],
+    ["db"],
+    ["db", "init"],
+    ["user"],
+    ["user", "add"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "orderhub")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = orderhub(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: orderhub" in result.stdout
+
+
+def test_bad_setting_stops_with_one_line_naming_it() -> None:
+    result = orderhub("settings", env={"PORT": "eighty"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "orderhub: setting PORT='eighty' is invalid: must be a whole number"
+    ]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URL": "mysql://x"},
+        {"ORDERHUB_LOG_LEVEL": "loud"},
+        {"ORDERHUB_DB_POOL_SIZE": "0"},
+        {"PORT": "70000"},
+    ],
+)
+def test_each_bad_setting_is_named(env: dict[str, str]) -> None:
+    result = orderhub("settings", env=env)
+    assert result.returncode == 2
+    assert next(iter(env)) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_without_servers_says_what_is_missing() -> None:
+    result = orderhub("serve", env={"PORT": str(free_port())})
+    assert result.returncode == 2
+    assert "DATABASE_URL is required" in result.stderr
+
+
+def test_settings_lists_every_variable() -> None:
+    result = orderhub("settings")
+    assert result.returncode == 0
+    for name in ("DATABASE_URL", "REDIS_URL", "PORT", "ORDERHUB_DATA_DIR"):
+        assert name in result.stdout
+
+
+def test_db_init_is_idempotent(database_url: str) -> None:
+    for _ in range(2):
+        result = orderhub("db", "init", env={"DATABASE_URL": database_url})
+        assert result.returncode == 0, result.stderr
+        assert "schema applied" in result.stdout
+
+
+async def test_user_add_creates_a_user_that_can_log_in(
+    database_url: str, client: TestClient
+) -> None:
+    result = orderhub(
+        "user",
+        "add",
+        "crm",
+        "--password",
+        "pw-1",
+        "--role",
+        "sn_ind_tmt_orm.service_order_agent",
+        "--role",
+        "sn_ind_tmt_orm.order_integrator",
+        env={"DATABASE_URL": database_url},
+    )
+    assert result.returncode == 0, result.stderr
+    resp = await client.get("/api/orderhub/whoami", headers=basic("crm", "pw-1"))
+    assert resp.status == 200
+    assert (await resp.json())["roles"] == [
+        "sn_ind_tmt_orm.order_integrator",
+        "sn_ind_tmt_orm.service_order_agent",
+    ]
+    # Repeating replaces the password and roles.
+    result = orderhub(
+        "user", "add", "crm", "--password", "pw-2", env={"DATABASE_URL": database_url}
+    )
+    assert result.returncode == 0
+    assert (await client.get("/api/orderhub/whoami", headers=basic("crm", "pw-2"))).status == 403
+    assert (await client.get("/api/orderhub/whoami", headers=auth("agent"))).status == 200
+
+
+def test_user_add_refuses_unknown_role(database_url: str) -> None:
+    result = orderhub(
+        "user",
+        "add",
+        "x",
+        "--password",
+        "p",
+        "--role",
+        "superuser",
+        env={"DATABASE_URL": database_url},
+    )
+    assert result.returncode == 2
+    assert "unknown role superuser" in result.stderr
