@@ -8,3 +8,243 @@ CREATE TABLE IF NOT EXISTS app_user (
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
+
+-- Reference data ("catalogue"), loaded by `orderhub catalog load FILE`. Every record is found by
+-- sys_id or by external_id.
+
+CREATE TABLE IF NOT EXISTS customer_account (
+    sys_id      text PRIMARY KEY,
+    external_id text,
+    name        text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customer_account_external_id ON customer_account (external_id);
+
+CREATE TABLE IF NOT EXISTS customer_contact (
+    sys_id      text PRIMARY KEY,
+    external_id text,
+    name        text NOT NULL,
+    first_name  text NOT NULL DEFAULT '',
+    last_name   text NOT NULL DEFAULT '',
+    email       text NOT NULL DEFAULT '',
+    phone       text NOT NULL DEFAULT '',
+    account     text REFERENCES customer_account (sys_id)
+);
+CREATE INDEX IF NOT EXISTS customer_contact_external_id ON customer_contact (external_id);
+
+CREATE TABLE IF NOT EXISTS consumer (
+    sys_id      text PRIMARY KEY,
+    external_id text,
+    name        text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consumer_external_id ON consumer (external_id);
+
+CREATE TABLE IF NOT EXISTS location (
+    sys_id      text PRIMARY KEY,
+    external_id text,
+    name        text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS location_external_id ON location (external_id);
+
+-- One row per version; versions of one specification share initial_version and external_id.
+CREATE TABLE IF NOT EXISTS service_specification (
+    sys_id           text PRIMARY KEY,
+    initial_version  text NOT NULL,
+    external_id      text,
+    name             text NOT NULL,
+    internal_version integer NOT NULL,
+    version          text NOT NULL DEFAULT '',
+    status           text NOT NULL CHECK (status IN ('published', 'draft', 'retired')),
+    service_type     text NOT NULL CHECK (service_type IN ('cfs', 'rfs')),
+    ponr_state       text NOT NULL DEFAULT 'fulfilled' CHECK (ponr_state IN ('pending', 'fulfilled')),
+    characteristics  jsonb NOT NULL DEFAULT '[]',
+    UNIQUE (initial_version, internal_version)
+);
+CREATE INDEX IF NOT EXISTS service_specification_external_id ON service_specification (external_id);
+
+CREATE TABLE IF NOT EXISTS service_offering (
+    sys_id      text PRIMARY KEY,
+    external_id text,
+    name        text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS service_offering_external_id ON service_offering (external_id);
+
+CREATE TABLE IF NOT EXISTS product_inventory (
+    sys_id          text PRIMARY KEY,
+    external_id     text,
+    specification   text NOT NULL REFERENCES service_specification (sys_id),
+    location        text REFERENCES location (sys_id),
+    account         text REFERENCES customer_account (sys_id),
+    state           text NOT NULL CHECK (state IN ('active', 'inactive', 'suspended')),
+    characteristics jsonb NOT NULL DEFAULT '{}',
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS product_inventory_external_id ON product_inventory (external_id);
+
+-- Service Order Outbound Policy: which system fulfils a specification, hierarchically or not.
+CREATE TABLE IF NOT EXISTS outbound_policy (
+    specification text NOT NULL REFERENCES service_specification (sys_id),
+    action        text NOT NULL DEFAULT '',
+    hierarchical  boolean NOT NULL,
+    target        text NOT NULL CHECK (target IN ('SOM', 'TOM')),
+    PRIMARY KEY (specification, action)
+);
+
+-- Orders. One transaction writes an order with all its rows.
+
+CREATE TABLE IF NOT EXISTS service_order (
+    sys_id                    text PRIMARY KEY,
+    external_id               text,
+    state                     text NOT NULL,
+    version                   integer NOT NULL DEFAULT 1,
+    ponr                      boolean NOT NULL DEFAULT false,
+    order_date                timestamptz NOT NULL DEFAULT now(),
+    requested_start_date      timestamptz,
+    requested_completion_date timestamptz,
+    expected_completion_date  timestamptz,
+    committed_due_date        timestamptz,
+    completion_date           timestamptz,
+    order_currency            text,
+    fulfillment_type          text NOT NULL DEFAULT 'deliver',
+    priority                  text,
+    description               text,
+    category                  text,
+    account                   text,
+    consumer                  text,
+    contact                   text,
+    order_type                text,
+    type_annotation           text,
+    created_by                text NOT NULL,
+    created_at                timestamptz NOT NULL DEFAULT now(),
+    updated_at                timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS service_order_listing ON service_order (order_date DESC, sys_id DESC);
+CREATE INDEX IF NOT EXISTS service_order_state ON service_order (state, order_date DESC, sys_id DESC);
+CREATE INDEX IF NOT EXISTS service_order_external_id ON service_order (external_id);
+
+CREATE TABLE IF NOT EXISTS order_related_party (
+    order_id      text NOT NULL REFERENCES service_order (sys_id) ON DELETE CASCADE,
+    position      integer NOT NULL,
+    party_id      text NOT NULL,
+    name          text,
+    referred_type text NOT NULL,
+    PRIMARY KEY (order_id, position)
+);
+
+CREATE TABLE IF NOT EXISTS order_note (
+    order_id text NOT NULL REFERENCES service_order (sys_id) ON DELETE CASCADE,
+    position integer NOT NULL,
+    note_id  text,
+    text     text NOT NULL,
+    author   text NOT NULL,
+    date     timestamptz NOT NULL,
+    PRIMARY KEY (order_id, position)
+);
+
+CREATE TABLE IF NOT EXISTS order_line_item (
+    sys_id             text PRIMARY KEY,
+    order_id           text NOT NULL REFERENCES service_order (sys_id) ON DELETE CASCADE,
+    external_id        text NOT NULL,
+    position           integer NOT NULL,
+    action             text NOT NULL,
+    action_reason      text,
+    quantity           integer,
+    state              text NOT NULL,
+    ponr               boolean NOT NULL DEFAULT false,
+    version            integer NOT NULL DEFAULT 1,
+    committed_due_date timestamptz,
+    location           text,
+    is_move            boolean NOT NULL DEFAULT false,
+    specification      text REFERENCES service_specification (sys_id),
+    inventory          text,
+    service_offering   text,
+    parent_line_item   text REFERENCES order_line_item (sys_id),
+    service_type_annotation text,
+    service_state      text,
+    spec_type_annotation    text,
+    place_type_annotation   text,
+    type_annotation    text,
+    UNIQUE (order_id, external_id)
+);
+CREATE INDEX IF NOT EXISTS order_line_item_order ON order_line_item (order_id, position);
+CREATE INDEX IF NOT EXISTS order_line_item_inventory ON order_line_item (inventory);
+
+CREATE TABLE IF NOT EXISTS order_characteristic_value (
+    line_item      text NOT NULL REFERENCES order_line_item (sys_id) ON DELETE CASCADE,
+    position       integer NOT NULL,
+    name           text NOT NULL,
+    value          text NOT NULL DEFAULT '',
+    previous_value text NOT NULL DEFAULT '',
+    value_type     text,
+    PRIMARY KEY (line_item, position)
+);
+
+CREATE TABLE IF NOT EXISTS order_line_item_contact (
+    sys_id        text PRIMARY KEY,
+    line_item     text NOT NULL REFERENCES order_line_item (sys_id) ON DELETE CASCADE,
+    position      integer NOT NULL,
+    first_name    text NOT NULL DEFAULT '',
+    last_name     text NOT NULL DEFAULT '',
+    email         text NOT NULL DEFAULT '',
+    phone         text NOT NULL DEFAULT '',
+    referred_type text NOT NULL DEFAULT 'OrderLineItemContact'
+);
+CREATE INDEX IF NOT EXISTS order_line_item_contact_item ON order_line_item_contact (line_item);
+
+-- Requires relationships between line items (HasChild/HasParent set parent_line_item instead).
+CREATE TABLE IF NOT EXISTS order_line_related_item (
+    line_item         text NOT NULL REFERENCES order_line_item (sys_id) ON DELETE CASCADE,
+    related_line_item text NOT NULL REFERENCES order_line_item (sys_id) ON DELETE CASCADE,
+    relationship_type text NOT NULL,
+    PRIMARY KEY (line_item, related_line_item, relationship_type)
+);
+
+CREATE TABLE IF NOT EXISTS order_service_relationship (
+    line_item         text NOT NULL REFERENCES order_line_item (sys_id) ON DELETE CASCADE,
+    position          integer NOT NULL,
+    inventory_ref     text NOT NULL,
+    inventory         text NOT NULL,
+    relationship_type text NOT NULL,
+    PRIMARY KEY (line_item, position)
+);
+
+CREATE TABLE IF NOT EXISTS order_external_inventory (
+    line_item    text NOT NULL REFERENCES order_line_item (sys_id) ON DELETE CASCADE,
+    external_id  text NOT NULL,
+    PRIMARY KEY (line_item, external_id)
+);
+
+CREATE TABLE IF NOT EXISTS work_note (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id   text NOT NULL REFERENCES service_order (sys_id) ON DELETE CASCADE,
+    line_item  text REFERENCES order_line_item (sys_id) ON DELETE CASCADE,
+    text       text NOT NULL,
+    author     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS work_note_order ON work_note (order_id, created_at DESC, id DESC);
+
+-- What each accepted PATCH changed, by whom and when.
+CREATE TABLE IF NOT EXISTS order_revision (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id   text NOT NULL REFERENCES service_order (sys_id) ON DELETE CASCADE,
+    version    integer NOT NULL,
+    changes    jsonb NOT NULL,
+    author     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS order_revision_order ON order_revision (order_id, version);
+
+-- Cancellation requests (the cancel resource of both API flavours).
+CREATE TABLE IF NOT EXISTS order_cancellation (
+    sys_id                  text PRIMARY KEY,
+    order_id                text NOT NULL REFERENCES service_order (sys_id) ON DELETE CASCADE,
+    external_id             text,
+    cancellation_reason     text,
+    requested_cancellation_date timestamptz,
+    state                   text NOT NULL,
+    request                 jsonb NOT NULL,
+    created_by              text NOT NULL,
+    created_at              timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS order_cancellation_listing ON order_cancellation (created_at DESC, sys_id DESC);

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from app import logs
+from app.domain.catalog import CatalogError, parse_catalog
 from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES
 from app.settings import SETTINGS, Settings, SettingsError
@@ -87,6 +90,48 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog_load(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from app.dev import database_for_command
+    from app.store import catalog, db
+
+    path = Path(args.file)
+    try:
+        parsed = parse_catalog(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        print(f"orderhub: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"orderhub: {path} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    except CatalogError as exc:
+        print(f"orderhub: {path}: {exc}", file=sys.stderr)
+        return 2
+    print(f"loading {path}")
+
+    async def run(dsn: str) -> dict[str, int]:
+        conn = await db.connect(dsn)
+        try:
+            return await catalog.load(conn, parsed)
+        finally:
+            await conn.close()
+
+    try:
+        with database_for_command(settings) as dsn:
+            counts = asyncio.run(run(dsn))
+    except CatalogError as exc:
+        print(f"orderhub: {path}: {exc}; nothing was loaded", file=sys.stderr)
+        return 2
+    except asyncpg.UndefinedTableError as exc:
+        print(f"orderhub: {exc}; run `orderhub db init` first", file=sys.stderr)
+        return 2
+    for section, count in counts.items():
+        print(f"  {section:<18} {count:>5}")
+    print(f"catalogue loaded: {sum(counts.values())} records in {len(counts)} sections")
+    return 0
+
+
 def _settings(_settings: Settings, _args: argparse.Namespace) -> int:
     for setting in SETTINGS:
         print(f"{setting.env}={setting.default!s:<20} {setting.doc}")
@@ -156,6 +201,26 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"a role to grant; repeatable. Known: {', '.join(sorted(ALL_ROLES))}",
     )
     add.set_defaults(func=_user_add)
+
+    catalog_parser = sub.add_parser(
+        "catalog",
+        help="Reference data (accounts, specifications, inventory, ...).",
+        description="Reference data: accounts, contacts, consumers, locations, service "
+        "specifications and offerings, product inventory and outbound policies.",
+    )
+    catalog_sub = catalog_parser.add_subparsers(
+        dest="catalog_command", required=True, metavar="COMMAND"
+    )
+    load = catalog_sub.add_parser(
+        "load",
+        help="Load a catalogue file (idempotent).",
+        description="Insert or update every record of a catalogue file (JSON, the format of "
+        "app/demo/catalog.json; README.md describes it) in one transaction: a bad record "
+        "stops the load with nothing written. Records not in the file are kept. Without "
+        "DATABASE_URL, the embedded server under ORDERHUB_DATA_DIR is used.",
+    )
+    load.add_argument("file", metavar="FILE", help="the catalogue file (JSON)")
+    load.set_defaults(func=_catalog_load)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -11,15 +12,18 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from importlib import resources
 from types import FrameType
 
+from app.domain.catalog import parse_catalog
 from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.settings import Settings
-from app.store import db, users
+from app.store import catalog, db, users
 
 DEMO_USER = ("admin", "admin")
+DEMO_CATALOG = resources.files("app") / "demo" / "catalog.json"
 
 
 def _say(message: str) -> None:
@@ -46,6 +50,8 @@ async def _prepare_database(dsn: str, *, demo: bool) -> None:
     try:
         await db.apply_schema(conn)
         if demo:
+            demo_catalog = parse_catalog(json.loads(DEMO_CATALOG.read_text(encoding="utf-8")))
+            await catalog.load(conn, demo_catalog)
             name, password = DEMO_USER
             if await users.get(conn, name) is None:
                 await users.upsert(conn, name, hash_password(password), sorted(ALL_ROLES))
@@ -96,7 +102,9 @@ def run_dev(settings: Settings) -> int:
         if embedded_redis is not None:
             _say(f"starting embedded Redis in {settings.data_dir / 'redis'}")
             settings = replace(settings, redis_url=embedded_redis.start())
-        _say("applying schema.sql")
+        _say(
+            "applying schema.sql" + ("" if embedded_pg is None else ", loading the demo catalogue")
+        )
         asyncio.run(_prepare_database(settings.database_url, demo=embedded_pg is not None))
 
         env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}

@@ -139,6 +139,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body accepted; a larger one is answered 413.",
     ),
     Setting(
+        "ORDERHUB_ALLOW_SPEC_VERSION_UPDATE_IN_CHANGE_ORDER",
+        "true",
+        _bool,
+        "A change order naming another specification version upgrades the service (true) "
+        "or is refused with a version mismatch (false).",
+    ),
+    Setting(
         "ORDERHUB_QUEUE_NAME",
         "orderhub:queue",
         str,
@@ -161,6 +168,7 @@ class Settings:
     orderhub_db_timeout: float
     orderhub_auth_cache_seconds: float
     orderhub_max_body_bytes: int
+    orderhub_allow_spec_version_update_in_change_order: bool
     orderhub_queue_name: str
 
     @property

@@ -6,6 +6,7 @@ needs a database gets a fresh clone of it, dropped afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -76,12 +77,33 @@ async def template_db(postgres_admin_url: str) -> AsyncIterator[str]:
     await admin.close()
 
 
-@pytest.fixture
-async def database_url(postgres_admin_url: str, template_db: str) -> AsyncIterator[str]:
+@pytest.fixture(scope="session")
+async def demo_template_db(postgres_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """The template plus the demo catalogue's reference data."""
+    from app.domain.catalog import parse_catalog
+    from app.store import catalog
+    from app.store.ordering import import_orders
+
+    name = f"orderhub_demo_tpl_{RUN_ID}"
+    admin = await asyncpg.connect(postgres_admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    conn = await db.connect(with_database(postgres_admin_url, name))
+    try:
+        document = json.loads(DEMO_CATALOG.read_text())
+        await catalog.load(conn, parse_catalog(document))
+        await import_orders(conn, document["orders"], user="admin")
+    finally:
+        await conn.close()
+    yield name
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+async def _clone(postgres_admin_url: str, template: str) -> AsyncIterator[str]:
     name = f"orderhub_t_{RUN_ID}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(postgres_admin_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         yield with_database(postgres_admin_url, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -89,7 +111,31 @@ async def database_url(postgres_admin_url: str, template_db: str) -> AsyncIterat
 
 
 @pytest.fixture
-async def settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]:
+async def database_url(postgres_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    async for url in _clone(postgres_admin_url, template_db):
+        yield url
+
+
+@pytest.fixture
+async def demo_database_url(postgres_admin_url: str, demo_template_db: str) -> AsyncIterator[str]:
+    async for url in _clone(postgres_admin_url, demo_template_db):
+        yield url
+
+
+@pytest.fixture
+async def demo_settings(demo_database_url: str, redis_url: str) -> AsyncIterator[Settings]:
+    async for value in _settings(demo_database_url, redis_url):
+        yield value
+
+
+@pytest.fixture
+async def demo_client(demo_settings: Settings) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(create_app(demo_settings))) as c:
+        yield c
+
+
+async def _settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]:
+    """Settings on the given database, with a Redis key prefix of its own, cleaned afterwards."""
     queue = f"orderhub-test-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     yield replace(
         Settings.from_env({}),
@@ -102,6 +148,12 @@ async def settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]
     if keys:
         await redis.delete(*keys)
     await redis.aclose()
+
+
+@pytest.fixture
+async def settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]:
+    async for value in _settings(database_url, redis_url):
+        yield value
 
 
 @pytest.fixture
@@ -126,3 +178,5 @@ def auth(user: str) -> dict[str, str]:
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_CATALOG = REPO_ROOT / "app" / "demo" / "catalog.json"
+SEED_EXAMPLES = Path(__file__).resolve().parent / "seed_examples"

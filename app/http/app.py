@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import Redis
 
-from app.http import health, keys, middlewares, operator
+from app.http import health, keys, middlewares, operator, service_orders
 from app.http.auth_cache import AuthCache
 from app.settings import Settings
 from app.store import db
@@ -41,4 +41,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_postgres, _redis])
     health.setup(app)
     operator.setup(app)
+    service_orders.setup(app)
     return app

@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
+
+if TYPE_CHECKING:
+    Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+else:
+    Connection = asyncpg.Connection
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.sql"
 

@@ -1,0 +1,114 @@
+"""Service Order Open API (ServiceNow flavour): /api/sn_tmf_api/order/serviceOrder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from app.domain import messages as m
+from app.domain.errors import ApiError, ErrorKind
+from app.domain.orders import new_sys_id
+from app.domain.rendering import cancellation_body, echo_order, render_order
+from app.domain.roles import INTEGRATOR
+from app.http import keys
+from app.http.auth import requires
+from app.http.middlewares import ok_json, read_json_object
+from app.http.schemas.listing import ServiceOrderListQuery, field_names, load_query, project
+from app.store import orders
+from app.store.ordering import cancel_order, create_order, revise_order
+
+BASE = "/api/sn_tmf_api/order/serviceOrder"
+ALIAS = "/api/sn_tmf_api/serviceorder"
+_LIST_QUERY = ServiceOrderListQuery()
+
+
+def _not_found(order_id: str) -> ApiError:
+    return ApiError(ErrorKind.NOT_FOUND, f"No service order with id {order_id}.", "/id")
+
+
+@requires([INTEGRATOR])
+async def create(request: web.Request) -> web.Response:
+    mode = request.query.get("mode")
+    if mode is not None:
+        raise ApiError(
+            ErrorKind.INVALID_QUERY,
+            f"Invalid query parameter mode: {mode!r} is not supported.",
+            "?mode",
+        )
+    payload = await read_json_object(request, empty_message=m.POST_REQUEST_BODY_MISSING)
+    settings = request.app[keys.SETTINGS]
+    async with keys.pool(request).acquire() as conn:
+        stored = await create_order(
+            conn,
+            payload,
+            order_id=new_sys_id(),
+            user=request[keys.USER].name,
+            allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
+        )
+    return ok_json(echo_order(payload, stored, state="new"), status=201)
+
+
+@requires([INTEGRATOR])
+async def list_orders(request: web.Request) -> web.Response:
+    query = load_query(_LIST_QUERY, request.query)
+    limit, offset = query["limit"], query["offset"]
+    async with keys.pool(request).acquire() as conn:
+        total, page = await orders.page(conn, state=query["state"], limit=limit, offset=offset)
+    if total == 0:
+        raise ApiError(ErrorKind.NOT_FOUND, "No service orders match the query.", "/")
+    wanted = field_names(query["field_list"])
+    body: list[dict[str, Any]] = [project(render_order(o), wanted) for o in page]
+    headers = {"X-Total-Count": str(total)}
+    if page:
+        headers["Content-Range"] = f"items {offset + 1}-{offset + len(page)}"
+    whole = offset == 0 and len(page) == total
+    response = ok_json(body, status=200 if whole else 206)
+    response.headers.update(headers)
+    return response
+
+
+@requires([INTEGRATOR])
+async def get_order(request: web.Request) -> web.Response:
+    order_id = request.match_info["id"]
+    async with keys.pool(request).acquire() as conn:
+        stored = await orders.get(conn, order_id)
+    if stored is None:
+        raise _not_found(order_id)
+    return ok_json(render_order(stored))
+
+
+@requires([INTEGRATOR])
+async def patch_order(request: web.Request) -> web.Response:
+    order_id = request.match_info["id"]
+    payload = await read_json_object(request, empty_message=m.PATCH_REQUEST_BODY_MISSING)
+    settings = request.app[keys.SETTINGS]
+    async with keys.pool(request).acquire() as conn:
+        stored = await revise_order(
+            conn,
+            order_id,
+            payload,
+            user=request[keys.USER].name,
+            allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
+        )
+    if stored is None:
+        raise _not_found(order_id)
+    return ok_json(echo_order(payload, stored, state=stored.order["state"]))
+
+
+@requires([INTEGRATOR])
+async def cancel(request: web.Request) -> web.Response:
+    payload = await read_json_object(request, empty_message=m.CANCEL_EMPTY_PAYLOAD)
+    async with keys.pool(request).acquire() as conn:
+        stored = await cancel_order(conn, payload, user=request[keys.USER].name)
+    return ok_json(cancellation_body(payload, stored.order["sys_id"]))
+
+
+def setup(app: web.Application) -> None:
+    for base in (BASE, ALIAS):
+        app.router.add_post(base, create)
+        app.router.add_get(base, list_orders)
+        app.router.add_post(base + "/cancelserviceorder", cancel)
+        app.router.add_get(base + "/{id}", get_order)
+        app.router.add_patch(base + "/{id}", patch_order)
+    app.router.add_post("/api/sn_tmf_api/cancelserviceorder", cancel)

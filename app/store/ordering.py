@@ -1,0 +1,153 @@
+"""Creating an order end to end: the one function the sync handler and the worker both call."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from app.domain import messages as m
+from app.domain.dates import parse_date
+from app.domain.errors import ApiError, ErrorKind
+from app.domain.orders import PATCH_TEXTS, build_order, check_request, new_sys_id
+from app.domain.rendering import StoredOrder, render_order
+from app.domain.revisions import (
+    check_cancel,
+    check_cancellable,
+    check_revised_items,
+    check_revision,
+    revision_changes,
+)
+from app.store import orders, references
+from app.store.db import Connection
+
+
+async def create_order(
+    conn: Connection,
+    payload: dict[str, Any],
+    *,
+    order_id: str,
+    user: str,
+    allow_spec_upgrade: bool,
+    keep_ids: bool = False,
+) -> StoredOrder:
+    """Checks, resolves and writes the order in one transaction; on ApiError nothing is written."""
+    ids = check_request(payload)
+    async with conn.transaction():
+        refs = await references.fetch(conn, ids)
+        order = build_order(
+            payload,
+            refs,
+            order_id=order_id,
+            user=user,
+            now=datetime.now(UTC),
+            allow_spec_upgrade=allow_spec_upgrade,
+            keep_ids=keep_ids,
+        )
+        await orders.insert(conn, order)
+        stored = await orders.get(conn, order_id)
+    assert stored is not None
+    return stored
+
+
+async def revise_order(
+    conn: Connection,
+    order_id: str,
+    payload: dict[str, Any],
+    *,
+    user: str,
+    allow_spec_upgrade: bool,
+) -> StoredOrder | None:
+    """PATCH: None when there is no such order; ApiError when a rule refuses, writing nothing."""
+    async with conn.transaction():
+        stored = await orders.lock(conn, order_id)
+        if stored is None:
+            return None
+        check_revision(stored.order, stored.items, payload)
+        ids = check_request(payload, PATCH_TEXTS)
+        refs = await references.fetch(conn, ids)
+        revised = build_order(
+            payload,
+            refs,
+            order_id=order_id,
+            user=user,
+            now=datetime.now(UTC),
+            allow_spec_upgrade=allow_spec_upgrade,
+            texts=PATCH_TEXTS,
+        )
+        check_revised_items(stored.items, revised, stored.order)
+        await orders.revise(conn, stored, revised, replace_notes="note" in payload)
+        after = await orders.get(conn, order_id)
+        assert after is not None
+        changes = revision_changes(render_order(stored), render_order(after))
+        await orders.record_revision(conn, order_id, after.order["version"], changes, user)
+    return after
+
+
+async def cancel_order(conn: Connection, payload: dict[str, Any], *, user: str) -> StoredOrder:
+    """Cancel: ApiError with the seed's texts when refused, writing nothing."""
+    order_id = check_cancel(payload)
+    async with conn.transaction():
+        stored = await orders.lock(conn, order_id)
+        if stored is None:
+            raise ApiError(ErrorKind.INVALID_FIELD, m.CANCEL_INVALID_ORDER_ID, "/serviceOrder/id")
+        check_cancellable(stored.order, stored.items)
+        raw_date = payload.get("requestedCancellationDate")
+        await orders.cancel(
+            conn,
+            order_id,
+            payload,
+            cancellation_id=new_sys_id(),
+            reason=payload.get("cancellationReason"),
+            requested_date=parse_date(str(raw_date)) if raw_date else None,
+            author=user,
+        )
+        after = await orders.get(conn, order_id)
+    assert after is not None
+    return after
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+async def import_orders(conn: Connection, documents: list[dict[str, Any]], *, user: str) -> int:
+    """Loads orders recorded elsewhere (the demo's example orders) under their own ids.
+
+    Each goes through the same checks as a POST; states, ponr and versions are then set as
+    recorded. Orders that already exist are left alone, so loading twice changes nothing.
+    """
+    created = 0
+    for document in documents:
+        order_id = document["id"]
+        if await orders.exists(conn, order_id):
+            continue
+        payload = {
+            k: v
+            for k, v in document.items()
+            if k not in ("id", "href", "state", "ponr", "version", "completionDate")
+        }
+        async with conn.transaction():
+            await create_order(
+                conn, payload, order_id=order_id, user=user, allow_spec_upgrade=True, keep_ids=True
+            )
+            raw_completion = document.get("completionDate")
+            await orders.set_imported_state(
+                conn,
+                order_id,
+                state=document.get("state", "new"),
+                ponr=_flag(document.get("ponr")),
+                version=int(document.get("version") or 1),
+                completion_date=parse_date(raw_completion) if raw_completion else None,
+                items=[
+                    (
+                        str(item["id"]),
+                        item.get("state", "new"),
+                        _flag(item.get("ponr")),
+                        int(item.get("version") or 1),
+                        (item.get("service") or {}).get("id"),
+                    )
+                    for item in document["serviceOrderItem"]
+                ],
+            )
+        created += 1
+    return created

@@ -1,0 +1,484 @@
+"""The order tables: writing a new order in one transaction and reading orders back.
+
+An order reads in a fixed number of queries whatever its size, and a page of orders in the
+same number: every child table is read once for all the orders asked for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from app.domain.orders import NewOrder
+from app.domain.rendering import StoredOrder
+from app.store.db import Connection
+
+INSERT_ORDER = """
+INSERT INTO service_order (
+    sys_id, external_id, state, order_date, requested_start_date, requested_completion_date,
+    expected_completion_date, committed_due_date, order_currency, fulfillment_type, priority,
+    description, category, account, consumer, contact, type_annotation, created_by)
+VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+"""
+INSERT_PARTY = """
+INSERT INTO order_related_party (order_id, position, party_id, name, referred_type)
+VALUES ($1, $2, $3, $4, $5)
+"""
+INSERT_NOTE = """
+INSERT INTO order_note (order_id, position, note_id, text, author, date)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+INSERT_ITEM = """
+INSERT INTO order_line_item (
+    sys_id, order_id, external_id, position, action, action_reason, quantity, state,
+    committed_due_date, location, is_move, specification, inventory, service_offering,
+    service_type_annotation, service_state, spec_type_annotation, place_type_annotation,
+    type_annotation)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+ON CONFLICT (sys_id) DO UPDATE SET
+    position = EXCLUDED.position, action = EXCLUDED.action,
+    action_reason = EXCLUDED.action_reason, quantity = EXCLUDED.quantity, state = EXCLUDED.state,
+    committed_due_date = EXCLUDED.committed_due_date, location = EXCLUDED.location,
+    is_move = EXCLUDED.is_move, specification = EXCLUDED.specification,
+    inventory = EXCLUDED.inventory, service_offering = EXCLUDED.service_offering,
+    service_type_annotation = EXCLUDED.service_type_annotation,
+    service_state = EXCLUDED.service_state,
+    spec_type_annotation = EXCLUDED.spec_type_annotation,
+    place_type_annotation = EXCLUDED.place_type_annotation,
+    type_annotation = EXCLUDED.type_annotation, version = order_line_item.version + 1,
+    parent_line_item = NULL
+"""
+SET_PARENT = "UPDATE order_line_item SET parent_line_item = $2 WHERE sys_id = $1"
+INSERT_CHARACTERISTIC = """
+INSERT INTO order_characteristic_value (line_item, position, name, value, previous_value,
+                                        value_type)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+INSERT_CONTACT = """
+INSERT INTO order_line_item_contact (sys_id, line_item, position, first_name, last_name, email,
+                                     phone, referred_type)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+INSERT_RELATED_ITEM = """
+INSERT INTO order_line_related_item (line_item, related_line_item, relationship_type)
+VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
+"""
+INSERT_SERVICE_RELATIONSHIP = """
+INSERT INTO order_service_relationship (line_item, position, inventory_ref, inventory,
+                                        relationship_type)
+VALUES ($1, $2, $3, $4, $5)
+"""
+INSERT_EXTERNAL_INVENTORY = """
+INSERT INTO order_external_inventory (line_item, external_id) VALUES ($1, $2)
+ON CONFLICT DO NOTHING
+"""
+INSERT_WORK_NOTE = """
+INSERT INTO work_note (order_id, line_item, text, author) VALUES ($1, $2, $3, $4)
+"""
+
+SELECT_ORDERS = "SELECT * FROM service_order WHERE sys_id = ANY($1)"
+SELECT_PARTIES = """
+SELECT * FROM order_related_party WHERE order_id = ANY($1) ORDER BY order_id, position
+"""
+SELECT_NOTES = (
+    "SELECT * FROM order_note WHERE order_id = ANY($1) ORDER BY order_id, date DESC, position DESC"
+)
+SELECT_ITEMS = """
+SELECT i.*, s.initial_version AS spec_initial_version, s.name AS spec_name,
+       s.internal_version AS spec_internal_version, s.version AS spec_version,
+       s.service_type AS spec_service_type, p.external_id AS parent_external_id,
+       inv.sys_id AS inventory_sys_id
+  FROM order_line_item i
+  LEFT JOIN service_specification s ON s.sys_id = i.specification
+  LEFT JOIN order_line_item p ON p.sys_id = i.parent_line_item
+  LEFT JOIN product_inventory inv ON inv.sys_id = i.inventory
+ WHERE i.order_id = ANY($1)
+ ORDER BY i.order_id, i.position
+"""
+SELECT_CHARACTERISTICS = """
+SELECT c.* FROM order_characteristic_value c JOIN order_line_item i ON i.sys_id = c.line_item
+ WHERE i.order_id = ANY($1) ORDER BY c.line_item, c.position
+"""
+SELECT_CONTACTS = """
+SELECT c.* FROM order_line_item_contact c JOIN order_line_item i ON i.sys_id = c.line_item
+ WHERE i.order_id = ANY($1) ORDER BY c.line_item, c.position
+"""
+SELECT_SERVICE_RELATIONSHIPS = """
+SELECT r.* FROM order_service_relationship r JOIN order_line_item i ON i.sys_id = r.line_item
+ WHERE i.order_id = ANY($1) ORDER BY r.line_item, r.position
+"""
+SELECT_EXTERNAL_INVENTORY = """
+SELECT e.* FROM order_external_inventory e JOIN order_line_item i ON i.sys_id = e.line_item
+ WHERE i.order_id = ANY($1) ORDER BY e.line_item, e.external_id
+"""
+SELECT_RELATED_ITEMS = """
+SELECT r.line_item, r.relationship_type, t.external_id AS related_external_id
+  FROM order_line_related_item r
+  JOIN order_line_item i ON i.sys_id = r.line_item
+  JOIN order_line_item t ON t.sys_id = r.related_line_item
+ WHERE i.order_id = ANY($1) ORDER BY r.line_item, t.position
+"""
+
+
+async def insert(conn: Connection, order: NewOrder) -> None:
+    """Writes the order and all its rows; the caller holds the transaction."""
+    await conn.execute(
+        INSERT_ORDER,
+        order.sys_id,
+        order.external_id,
+        order.order_date,
+        order.requested_start_date,
+        order.requested_completion_date,
+        order.expected_completion_date,
+        order.committed_due_date,
+        order.order_currency,
+        order.fulfillment_type,
+        order.priority,
+        order.description,
+        order.category,
+        order.account,
+        order.consumer,
+        order.contact,
+        order.type_annotation,
+        order.created_by,
+    )
+    await _write_parties(conn, order)
+    await _write_notes(conn, order)
+    await _write_items(conn, order, {}, {item.external_id: item.sys_id for item in order.items})
+
+
+async def _write_parties(conn: Connection, order: NewOrder) -> None:
+    await conn.executemany(
+        INSERT_PARTY,
+        [
+            (order.sys_id, pos, party_id, name, referred)
+            for pos, (party_id, name, referred) in enumerate(order.related_parties)
+        ],
+    )
+
+
+async def _write_notes(conn: Connection, order: NewOrder) -> None:
+    await conn.executemany(
+        INSERT_NOTE,
+        [
+            (order.sys_id, pos, note_id, text, author, date)
+            for pos, (note_id, text, author, date) in enumerate(order.notes)
+        ],
+    )
+
+
+async def _write_items(
+    conn: Connection, order: NewOrder, states: dict[str, str], by_external: dict[str, str]
+) -> None:
+    """Inserts items, or rewrites those whose sys_id exists (a revision), with their rows.
+
+    `by_external` maps every item id of the order to its sys_id, for parent links.
+    """
+    await conn.executemany(
+        INSERT_ITEM,
+        [
+            (
+                item.sys_id,
+                order.sys_id,
+                item.external_id,
+                item.position,
+                item.action,
+                item.action_reason,
+                item.quantity,
+                states.get(item.sys_id, "new"),
+                item.committed_due_date,
+                item.location,
+                item.is_move,
+                item.specification.sys_id if item.specification else None,
+                item.inventory.sys_id if item.inventory else None,
+                item.offering,
+                item.service_type_annotation,
+                item.service_state,
+                item.spec_type_annotation,
+                item.place_type_annotation,
+                item.type_annotation,
+            )
+            for item in order.items
+        ],
+    )
+    await conn.executemany(
+        SET_PARENT,
+        [
+            (item.sys_id, by_external[item.parent_external_id])
+            for item in order.items
+            if item.parent_external_id
+        ],
+    )
+    await conn.executemany(
+        INSERT_CHARACTERISTIC,
+        [
+            (item.sys_id, pos, c.name, c.value, c.previous_value, c.value_type)
+            for item in order.items
+            for pos, c in enumerate(item.characteristics)
+        ],
+    )
+    await conn.executemany(
+        INSERT_CONTACT,
+        [
+            (
+                c.sys_id,
+                item.sys_id,
+                pos,
+                c.first_name,
+                c.last_name,
+                c.email,
+                c.phone,
+                c.referred_type,
+            )
+            for item in order.items
+            for pos, c in enumerate(item.contacts)
+        ],
+    )
+    await conn.executemany(
+        INSERT_RELATED_ITEM,
+        [
+            (item.sys_id, by_external[related], "Requires")
+            for item in order.items
+            for related in item.requires
+        ],
+    )
+    await conn.executemany(
+        INSERT_SERVICE_RELATIONSHIP,
+        [
+            (item.sys_id, pos, ref, inventory, kind)
+            for item in order.items
+            for pos, (ref, inventory, kind) in enumerate(item.service_relationships)
+        ],
+    )
+    await conn.executemany(
+        INSERT_EXTERNAL_INVENTORY,
+        [(item.sys_id, ext) for item in order.items for ext in item.external_inventory],
+    )
+    await conn.executemany(
+        INSERT_WORK_NOTE,
+        [
+            (order.sys_id, item.sys_id, text, order.created_by)
+            for item in order.items
+            for text in item.work_notes
+        ],
+    )
+
+
+def _group(rows: list[Any], key: str) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row[key]].append(dict(row))
+    return grouped
+
+
+async def load(conn: Connection, order_ids: list[str]) -> list[StoredOrder]:
+    """The orders asked for, in the order asked, with every child row; unknown ids are skipped."""
+    if not order_ids:
+        return []
+    orders = {row["sys_id"]: dict(row) for row in await conn.fetch(SELECT_ORDERS, order_ids)}
+    parties = _group(await conn.fetch(SELECT_PARTIES, order_ids), "order_id")
+    notes = _group(await conn.fetch(SELECT_NOTES, order_ids), "order_id")
+    items = _group(await conn.fetch(SELECT_ITEMS, order_ids), "order_id")
+    chars = _group(await conn.fetch(SELECT_CHARACTERISTICS, order_ids), "line_item")
+    contacts = _group(await conn.fetch(SELECT_CONTACTS, order_ids), "line_item")
+    service_rels = _group(await conn.fetch(SELECT_SERVICE_RELATIONSHIPS, order_ids), "line_item")
+    external = _group(await conn.fetch(SELECT_EXTERNAL_INVENTORY, order_ids), "line_item")
+    related = _group(await conn.fetch(SELECT_RELATED_ITEMS, order_ids), "line_item")
+    result = []
+    for order_id in order_ids:
+        if order_id not in orders:
+            continue
+        order_items = items.get(order_id, [])
+        for item in order_items:
+            sys_id = item["sys_id"]
+            item["characteristics"] = chars.get(sys_id, [])
+            item["contacts"] = contacts.get(sys_id, [])
+            item["service_relationships"] = service_rels.get(sys_id, [])
+            item["external_inventory"] = external.get(sys_id, [])
+            item["related_items"] = related.get(sys_id, [])
+        result.append(
+            StoredOrder(
+                orders[order_id], parties.get(order_id, []), notes.get(order_id, []), order_items
+            )
+        )
+    return result
+
+
+async def get(conn: Connection, order_id: str) -> StoredOrder | None:
+    found = await load(conn, [order_id])
+    return found[0] if found else None
+
+
+async def add_work_note(
+    conn: Connection, order_id: str, line_item: str | None, text: str, author: str
+) -> None:
+    await conn.execute(INSERT_WORK_NOTE, order_id, line_item, text, author)
+
+
+COUNT_ORDERS = "SELECT count(*) FROM service_order WHERE ($1::text IS NULL OR state = $1)"
+PAGE_ORDERS = """
+SELECT sys_id FROM service_order WHERE ($1::text IS NULL OR state = $1)
+ ORDER BY order_date DESC, sys_id DESC LIMIT $2 OFFSET $3
+"""
+
+
+async def page(
+    conn: Connection, *, state: str | None, limit: int, offset: int
+) -> tuple[int, list[StoredOrder]]:
+    """(total matching, the page of orders), newest first, ties broken by id."""
+    total: int = await conn.fetchval(COUNT_ORDERS, state)
+    ids = [row["sys_id"] for row in await conn.fetch(PAGE_ORDERS, state, limit, offset)]
+    return total, await load(conn, ids)
+
+
+UPDATE_ORDER_FOR_REVISION = """
+UPDATE service_order
+   SET external_id = $2, requested_start_date = $3, requested_completion_date = $4,
+       expected_completion_date = $5, committed_due_date = $6, priority = $7,
+       description = $8, category = $9, account = $10, consumer = $11, contact = $12,
+       type_annotation = $13, state = 'revision_received', version = version + 1,
+       updated_at = now()
+ WHERE sys_id = $1
+"""
+DELETE_PARTIES = "DELETE FROM order_related_party WHERE order_id = $1"
+DELETE_NOTES = "DELETE FROM order_note WHERE order_id = $1"
+DELETE_ITEM_ROWS = [
+    f"DELETE FROM {table} WHERE line_item = ANY($1)"
+    for table in (
+        "order_characteristic_value",
+        "order_line_item_contact",
+        "order_line_related_item",
+        "order_service_relationship",
+    )
+]
+INSERT_REVISION = """
+INSERT INTO order_revision (order_id, version, changes, author) VALUES ($1, $2, $3, $4)
+"""
+SELECT_REVISIONS = """
+SELECT version, changes, author, created_at FROM order_revision WHERE order_id = $1
+ ORDER BY version
+"""
+LOCK_ORDER = "SELECT sys_id FROM service_order WHERE sys_id = $1 FOR UPDATE"
+SET_ORDER_STATE = """
+UPDATE service_order SET state = $2, updated_at = now() WHERE sys_id = $1
+"""
+SET_ITEM_STATES = "UPDATE order_line_item SET state = $2 WHERE order_id = $1"
+INSERT_CANCELLATION = """
+INSERT INTO order_cancellation (sys_id, order_id, external_id, cancellation_reason,
+                                requested_cancellation_date, state, request, created_by)
+VALUES ($1, $2, $3, $4, $5, 'done', $6, $7)
+"""
+
+
+async def lock(conn: Connection, order_id: str) -> StoredOrder | None:
+    """The order, locked for the rest of the transaction so that revisions don't interleave."""
+    if await conn.fetchval(LOCK_ORDER, order_id) is None:
+        return None
+    return await get(conn, order_id)
+
+
+async def revise(
+    conn: Connection,
+    stored: StoredOrder,
+    revised: NewOrder,
+    *,
+    replace_notes: bool,
+) -> None:
+    """Applies a revision: matched items keep their sys_id; the caller holds the transaction."""
+    existing = {item["external_id"]: item["sys_id"] for item in stored.items}
+    for item in revised.items:
+        item.sys_id = existing.get(item.external_id, item.sys_id)
+    await conn.execute(
+        UPDATE_ORDER_FOR_REVISION,
+        revised.sys_id,
+        revised.external_id,
+        revised.requested_start_date,
+        revised.requested_completion_date,
+        revised.expected_completion_date,
+        revised.committed_due_date,
+        revised.priority,
+        revised.description,
+        revised.category,
+        revised.account,
+        revised.consumer,
+        revised.contact,
+        revised.type_annotation,
+    )
+    await conn.execute(DELETE_PARTIES, revised.sys_id)
+    await _write_parties(conn, revised)
+    if replace_notes:
+        await conn.execute(DELETE_NOTES, revised.sys_id)
+        await _write_notes(conn, revised)
+    revised_ids = [i.sys_id for i in revised.items if i.external_id in existing]
+    for query in DELETE_ITEM_ROWS:
+        await conn.execute(query, revised_ids)
+    states = {sys_id: "revision_received" for sys_id in revised_ids}
+    await _write_items(
+        conn, revised, states, {**existing, **{i.external_id: i.sys_id for i in revised.items}}
+    )
+
+
+async def record_revision(
+    conn: Connection, order_id: str, version: int, changes: dict[str, Any], author: str
+) -> None:
+    await conn.execute(INSERT_REVISION, order_id, version, changes, author)
+
+
+async def revisions(conn: Connection, order_id: str) -> list[dict[str, Any]]:
+    return [dict(row) for row in await conn.fetch(SELECT_REVISIONS, order_id)]
+
+
+async def cancel(
+    conn: Connection,
+    order_id: str,
+    request: dict[str, Any],
+    *,
+    cancellation_id: str,
+    reason: str | None,
+    requested_date: Any,
+    author: str,
+) -> None:
+    await conn.execute(SET_ORDER_STATE, order_id, "cancelled")
+    await conn.execute(SET_ITEM_STATES, order_id, "cancelled")
+    await conn.execute(
+        INSERT_CANCELLATION,
+        cancellation_id,
+        order_id,
+        request.get("externalId"),
+        reason,
+        requested_date,
+        request,
+        author,
+    )
+
+
+EXISTS = "SELECT EXISTS (SELECT 1 FROM service_order WHERE sys_id = $1)"
+SET_IMPORTED_ORDER = """
+UPDATE service_order SET state = $2, ponr = $3, version = $4, completion_date = $5
+ WHERE sys_id = $1
+"""
+SET_IMPORTED_ITEM = """
+UPDATE order_line_item
+   SET state = $3, ponr = $4, version = $5, inventory = COALESCE($6, inventory)
+ WHERE order_id = $1 AND external_id = $2
+"""
+
+
+async def exists(conn: Connection, order_id: str) -> bool:
+    found: bool = await conn.fetchval(EXISTS, order_id)
+    return found
+
+
+async def set_imported_state(
+    conn: Connection,
+    order_id: str,
+    *,
+    state: str,
+    ponr: bool,
+    version: int,
+    completion_date: Any,
+    items: list[tuple[str, str, bool, int, str | None]],
+) -> None:
+    """States of an order recorded elsewhere: (item id, state, ponr, version, inventory)."""
+    await conn.execute(SET_IMPORTED_ORDER, order_id, state, ponr, version, completion_date)
+    await conn.executemany(SET_IMPORTED_ITEM, [(order_id, *item) for item in items])

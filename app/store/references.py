@@ -1,0 +1,88 @@
+"""Fetches every reference record an order names: one query per table, whatever the order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.references import (
+    Inventory,
+    Location,
+    Offering,
+    Party,
+    ReferenceIds,
+    References,
+    Specification,
+)
+from app.store.db import Connection
+
+_BY_ID = (
+    "SELECT sys_id, external_id{extra} FROM {table} WHERE sys_id = ANY($1) OR external_id = ANY($1)"
+)
+PARTIES = {
+    "account": _BY_ID.format(extra=", name", table="customer_account"),
+    "contact": _BY_ID.format(extra=", name", table="customer_contact"),
+    "consumer": _BY_ID.format(extra=", name", table="consumer"),
+}
+LOCATIONS = _BY_ID.format(extra="", table="location")
+OFFERINGS = _BY_ID.format(extra="", table="service_offering")
+INVENTORIES = _BY_ID.format(
+    extra=", specification, location, account, state, characteristics", table="product_inventory"
+)
+SPECIFICATIONS = """
+SELECT s.*, k.ref
+  FROM unnest($1::text[]) AS k(ref)
+  JOIN service_specification s
+    ON s.initial_version IN (
+         SELECT initial_version FROM service_specification
+          WHERE sys_id = k.ref OR initial_version = k.ref OR external_id = k.ref)
+"""
+SPECIFICATIONS_BY_SYS_ID = "SELECT * FROM service_specification WHERE sys_id = ANY($1)"
+
+
+def _keys(row: Any) -> list[str]:
+    return [key for key in (row["sys_id"], row["external_id"]) if key]
+
+
+async def fetch(conn: Connection, ids: ReferenceIds) -> References:
+    refs = References()
+    for kind, query in PARTIES.items():
+        wanted = getattr(ids, f"{kind}s")
+        if wanted:
+            for row in await conn.fetch(query, list(wanted)):
+                party = Party(row["sys_id"], row["external_id"], row["name"], kind)
+                for key in _keys(row):
+                    refs.parties[f"{kind}:{key}"] = party
+    if ids.locations:
+        for row in await conn.fetch(LOCATIONS, list(ids.locations)):
+            for key in _keys(row):
+                refs.locations[key] = Location(row["sys_id"], row["external_id"])
+    if ids.offerings:
+        for row in await conn.fetch(OFFERINGS, list(ids.offerings)):
+            for key in _keys(row):
+                refs.offerings[key] = Offering(row["sys_id"], row["external_id"])
+    inventory_specs: set[str] = set()
+    if ids.inventories:
+        for row in await conn.fetch(INVENTORIES, list(ids.inventories)):
+            inventory = Inventory(
+                row["sys_id"],
+                row["external_id"],
+                row["specification"],
+                row["location"],
+                row["account"],
+                row["state"],
+                dict(row["characteristics"]),
+            )
+            inventory_specs.add(inventory.specification)
+            for key in _keys(row):
+                refs.inventories[key] = inventory
+    if ids.specifications:
+        for row in await conn.fetch(SPECIFICATIONS, list(ids.specifications)):
+            spec = Specification.from_row(row)
+            refs.specifications.setdefault(row["ref"], []).append(spec)
+            refs.specification_versions[spec.sys_id] = spec
+    missing = inventory_specs - refs.specification_versions.keys()
+    if missing:
+        for row in await conn.fetch(SPECIFICATIONS_BY_SYS_ID, list(missing)):
+            spec = Specification.from_row(row)
+            refs.specification_versions[spec.sys_id] = spec
+    return refs
