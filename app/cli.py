@@ -94,11 +94,14 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
     from app.dev import database_for_command
+    from app.domain.errors import ApiError
     from app.store import catalog, db
+    from app.store.ordering import import_orders
 
     path = Path(args.file)
     try:
-        parsed = parse_catalog(json.loads(path.read_text(encoding="utf-8")))
+        document = json.loads(path.read_text(encoding="utf-8"))
+        parsed = parse_catalog(document)
     except OSError as exc:
         print(f"orderhub: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -113,14 +116,18 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> int:
     async def run(dsn: str) -> dict[str, int]:
         conn = await db.connect(dsn)
         try:
-            return await catalog.load(conn, parsed)
+            async with conn.transaction():
+                counts = await catalog.load(conn, parsed)
+                if document.get("orders"):
+                    counts["orders"] = await import_orders(conn, document["orders"], user="system")
+            return counts
         finally:
             await conn.close()
 
     try:
         with database_for_command(settings) as dsn:
             counts = asyncio.run(run(dsn))
-    except CatalogError as exc:
+    except (CatalogError, ApiError) as exc:
         print(f"orderhub: {path}: {exc}; nothing was loaded", file=sys.stderr)
         return 2
     except asyncpg.UndefinedTableError as exc:

@@ -21,6 +21,7 @@ from app.domain.roles import ALL_ROLES
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.settings import Settings
 from app.store import catalog, db, users
+from app.store.ordering import import_orders
 
 DEMO_USER = ("admin", "admin")
 DEMO_CATALOG = resources.files("app") / "demo" / "catalog.json"
@@ -50,8 +51,12 @@ async def _prepare_database(dsn: str, *, demo: bool) -> None:
     try:
         await db.apply_schema(conn)
         if demo:
-            demo_catalog = parse_catalog(json.loads(DEMO_CATALOG.read_text(encoding="utf-8")))
-            await catalog.load(conn, demo_catalog)
+            # Only into an empty catalogue, so that what orders changed survives a restart.
+            if await catalog.is_empty(conn):
+                document = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
+                async with conn.transaction():
+                    await catalog.load(conn, parse_catalog(document))
+                    await import_orders(conn, document.get("orders", []), user="system")
             name, password = DEMO_USER
             if await users.get(conn, name) is None:
                 await users.upsert(conn, name, hash_password(password), sorted(ALL_ROLES))

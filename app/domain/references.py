@@ -6,16 +6,10 @@ decide without further I/O.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_SPACE = re.compile(r"\s+")
-
-
-def normalise_option(value: str) -> str:
-    """Options compare ignoring case and all whitespace (CONTRACT.md "Catalogue")."""
-    return _SPACE.sub("", value).casefold()
+from app.domain.catalog import option_key
 
 
 @dataclass(frozen=True)
@@ -47,8 +41,8 @@ class CharacteristicSpec:
     def allows(self, value: str) -> bool:
         if not self.options:
             return True
-        wanted = normalise_option(value)
-        return any(normalise_option(option) == wanted for option in self.options)
+        wanted = option_key(value)
+        return any(option_key(option) == wanted for option in self.options)
 
 
 @dataclass(frozen=True)

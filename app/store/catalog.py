@@ -234,3 +234,14 @@ async def load(conn: Connection, catalog: Catalog) -> dict[str, int]:
         for section, sql, records, row in steps:
             await _upsert_all(conn, section, sql, records, row)
     return catalog.counts()
+
+
+IS_EMPTY = """
+SELECT NOT EXISTS (SELECT 1 FROM customer_account)
+   AND NOT EXISTS (SELECT 1 FROM service_specification)
+"""
+
+
+async def is_empty(conn: Connection) -> bool:
+    empty: bool = await conn.fetchval(IS_EMPTY)
+    return empty
