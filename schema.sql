@@ -248,3 +248,49 @@ CREATE TABLE IF NOT EXISTS order_cancellation (
     created_at              timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS order_cancellation_listing ON order_cancellation (created_at DESC, sys_id DESC);
+
+-- Async ingestion. The hot queue holds only entries still to be processed, so dequeueing
+-- costs the same whatever the history; processed entries move to inbound_processed.
+CREATE TABLE IF NOT EXISTS inbound_queue (
+    id             text PRIMARY KEY,  -- the id the order will have
+    seq            bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    payload        jsonb NOT NULL,
+    received_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_by     text NOT NULL,
+    request_id     text,
+    inventory_keys text[] NOT NULL DEFAULT '{}',
+    attempts       integer NOT NULL DEFAULT 0,
+    enqueued_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS inbound_queue_keys ON inbound_queue USING gin (inventory_keys);
+CREATE INDEX IF NOT EXISTS inbound_queue_enqueued ON inbound_queue (enqueued_at);
+ALTER TABLE inbound_queue SET (
+    autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 1000,
+    autovacuum_analyze_scale_factor = 0.0, autovacuum_analyze_threshold = 1000
+);
+
+CREATE TABLE IF NOT EXISTS inbound_processed (
+    id           text PRIMARY KEY,
+    state        text NOT NULL CHECK (state IN ('done', 'error')),
+    payload      jsonb NOT NULL,
+    received_at  timestamptz NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_by   text NOT NULL,
+    request_id   text,
+    attempts     integer NOT NULL,
+    error        jsonb,
+    order_id     text
+);
+CREATE INDEX IF NOT EXISTS inbound_processed_state ON inbound_processed (state, processed_at DESC);
+CREATE INDEX IF NOT EXISTS inbound_processed_recent ON inbound_processed (processed_at DESC);
+
+-- Client retries: an Idempotency-Key, or an identical body with the same externalId, replays
+-- the first answer for 24 hours.
+CREATE TABLE IF NOT EXISTS idempotency_claim (
+    key        text PRIMARY KEY,
+    body_hash  text NOT NULL,
+    status     integer NOT NULL,
+    response   jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idempotency_claim_created ON idempotency_claim (created_at);

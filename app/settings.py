@@ -146,6 +146,12 @@ SETTINGS: tuple[Setting, ...] = (
         "or is refused with a version mismatch (false).",
     ),
     Setting(
+        "ORDERHUB_SWEEP_AFTER_SECONDS",
+        "10",
+        _positive_float,
+        "A queued entry not processed this long after its last enqueue is enqueued again.",
+    ),
+    Setting(
         "ORDERHUB_QUEUE_NAME",
         "orderhub:queue",
         str,
@@ -169,6 +175,7 @@ class Settings:
     orderhub_auth_cache_seconds: float
     orderhub_max_body_bytes: int
     orderhub_allow_spec_version_update_in_change_order: bool
+    orderhub_sweep_after_seconds: float
     orderhub_queue_name: str
 
     @property

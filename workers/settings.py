@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import structlog
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from app import logs
+from app.jobs import PROCESS_INBOUND, deserialize, serialize
 from app.settings import Settings
 from app.store import db
 from workers.heartbeat import heartbeat, heartbeat_key
+from workers.inbound import process_inbound, sweep_inbound
 
 log = logs.get("orderhub.worker")
-
-
-def _serialize(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, default=str).encode()
-
-
-def _deserialize(raw: bytes) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(raw)
-    return loaded
 
 
 def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
@@ -54,16 +46,26 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         structlog.contextvars.unbind_contextvars("job_id")
 
     return Worker(
-        functions=[],
-        cron_jobs=[cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False)],
+        functions=[func(process_inbound, name=PROCESS_INBOUND, max_tries=1000, timeout=30)],
+        cron_jobs=[
+            cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
+            cron(
+                sweep_inbound,
+                second=set(range(0, 60, 5)),
+                run_at_startup=True,
+                unique=False,
+                timeout=60,
+            ),
+        ],
+        keep_result=0,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=settings.orderhub_queue_name,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         on_job_start=on_job_start,
         on_job_end=on_job_end,
-        job_serializer=_serialize,
-        job_deserializer=_deserialize,
+        job_serializer=serialize,
+        job_deserializer=deserialize,
         job_timeout=30,
         max_jobs=50,
         burst=burst,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from redis.asyncio import Redis
 
+from app import jobs
 from app.http import health, keys, middlewares, operator, service_orders
 from app.http.auth_cache import AuthCache
+from app.http.ingest import Ingestor
 from app.settings import Settings
 from app.store import db
 
@@ -26,9 +27,17 @@ async def _postgres(app: web.Application) -> AsyncIterator[None]:
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    app[keys.REDIS] = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    app[keys.REDIS] = jobs.connect(settings.redis_url, settings.orderhub_queue_name)
     yield
     await app[keys.REDIS].aclose()
+
+
+async def _ingestor(app: web.Application) -> AsyncIterator[None]:
+    ingestor = Ingestor(app[keys.POOL], app[keys.REDIS])
+    ingestor.start()
+    app[keys.INGESTOR] = ingestor
+    yield
+    await ingestor.close()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -38,7 +47,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.AUTH_CACHE] = AuthCache(settings.orderhub_auth_cache_seconds)
-    app.cleanup_ctx.extend([_postgres, _redis])
+    app.cleanup_ctx.extend([_postgres, _redis, _ingestor])
     health.setup(app)
     operator.setup(app)
     service_orders.setup(app)

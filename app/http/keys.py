@@ -6,14 +6,16 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 
 from app.http.auth_cache import AuthCache, User
+from app.http.ingest import Ingestor
 from app.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
-REDIS = web.AppKey("redis", Redis)
+REDIS = web.AppKey("redis", ArqRedis)
+INGESTOR = web.AppKey("ingestor", Ingestor)
 AUTH_CACHE = web.AppKey("auth_cache", AuthCache)
 
 USER = web.RequestKey("user", User)

@@ -8,15 +8,17 @@ from aiohttp import web
 
 from app.domain import messages as m
 from app.domain.errors import ApiError, ErrorKind
-from app.domain.orders import new_sys_id
+from app.domain.ingestion import claims_for, inventory_refs, queued_status
+from app.domain.orders import check_request, new_sys_id
 from app.domain.rendering import cancellation_body, echo_order, render_order
 from app.domain.roles import INTEGRATOR
 from app.http import keys
 from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
 from app.http.schemas.listing import ServiceOrderListQuery, field_names, load_query, project
-from app.store import orders
-from app.store.ordering import cancel_order, create_order, revise_order
+from app.store import inbound_status, orders
+from app.store.inbound import Entry
+from app.store.ordering import cancel_order, create_order_once, revise_order
 
 BASE = "/api/sn_tmf_api/order/serviceOrder"
 ALIAS = "/api/sn_tmf_api/serviceorder"
@@ -29,24 +31,39 @@ def _not_found(order_id: str) -> ApiError:
 
 @requires([INTEGRATOR])
 async def create(request: web.Request) -> web.Response:
+    """Sync (201) and `mode=async` (202) share the checks; async stores and answers at once."""
     mode = request.query.get("mode")
-    if mode is not None:
+    if mode not in (None, "async"):
         raise ApiError(
             ErrorKind.INVALID_QUERY,
-            f"Invalid query parameter mode: {mode!r} is not supported.",
+            f"Invalid query parameter mode: {mode!r}; the only mode is async.",
             "?mode",
         )
     payload = await read_json_object(request, empty_message=m.POST_REQUEST_BODY_MISSING)
+    check_request(payload)
+    user = request[keys.USER].name
+    claims = claims_for(payload, user=user, idempotency_key=request.headers.get("Idempotency-Key"))
+    if mode == "async":
+        entry = Entry(
+            new_sys_id(), payload, user, request[keys.REQUEST_ID], inventory_refs(payload), claims
+        )
+        await request.app[keys.INGESTOR].submit(entry)
+        if isinstance(entry.outcome, ApiError):
+            raise entry.outcome
+        assert entry.outcome is not None
+        status, body = entry.outcome
+        return ok_json(body, status=status)
     settings = request.app[keys.SETTINGS]
     async with keys.pool(request).acquire() as conn:
-        stored = await create_order(
+        status, body = await create_order_once(
             conn,
             payload,
+            claims,
             order_id=new_sys_id(),
-            user=request[keys.USER].name,
+            user=user,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
         )
-    return ok_json(echo_order(payload, stored, state="new"), status=201)
+    return ok_json(body, status=status)
 
 
 @requires([INTEGRATOR])
@@ -73,9 +90,13 @@ async def get_order(request: web.Request) -> web.Response:
     order_id = request.match_info["id"]
     async with keys.pool(request).acquire() as conn:
         stored = await orders.get(conn, order_id)
-    if stored is None:
+        queued = None if stored else await inbound_status.lookup(conn, order_id)
+    if stored is not None:
+        return ok_json(render_order(stored))
+    if queued is None or queued[0] == "done":
         raise _not_found(order_id)
-    return ok_json(render_order(stored))
+    state, error = queued
+    return ok_json(queued_status() if state == "queued" else error)
 
 
 @requires([INTEGRATOR])
@@ -91,7 +112,10 @@ async def patch_order(request: web.Request) -> web.Response:
             user=request[keys.USER].name,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
         )
+        queued = None if stored else await inbound_status.lookup(conn, order_id)
     if stored is None:
+        if queued is not None and queued[0] != "done":
+            raise ApiError(ErrorKind.CONFLICT, m.PATCH_ORDER_IN_QUEUE, "/id")
         raise _not_found(order_id)
     return ok_json(echo_order(payload, stored, state=stored.order["state"]))
 

@@ -34,6 +34,13 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE_ERRORS)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: the database is away, or lost a race it asks us to run again."""
+    return is_unavailable(exc) or isinstance(
+        exc, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError
+    )
+
+
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(

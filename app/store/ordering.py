@@ -8,8 +8,9 @@ from typing import Any
 from app.domain import messages as m
 from app.domain.dates import parse_date
 from app.domain.errors import ApiError, ErrorKind
+from app.domain.ingestion import Claim, in_flight_error, replay_or_refuse
 from app.domain.orders import PATCH_TEXTS, build_order, check_request, new_sys_id
-from app.domain.rendering import StoredOrder, render_order
+from app.domain.rendering import StoredOrder, echo_order, render_order
 from app.domain.revisions import (
     check_cancel,
     check_cancellable,
@@ -17,7 +18,7 @@ from app.domain.revisions import (
     check_revision,
     revision_changes,
 )
-from app.store import orders, references
+from app.store import idempotency, inbound_status, orders, references
 from app.store.db import Connection
 
 
@@ -89,7 +90,13 @@ async def cancel_order(conn: Connection, payload: dict[str, Any], *, user: str) 
     async with conn.transaction():
         stored = await orders.lock(conn, order_id)
         if stored is None:
-            raise ApiError(ErrorKind.INVALID_FIELD, m.CANCEL_INVALID_ORDER_ID, "/serviceOrder/id")
+            queued = await inbound_status.lookup(conn, order_id)
+            text = (
+                m.CANCEL_ORDER_IN_QUEUE
+                if queued and queued[0] != "done"
+                else m.CANCEL_INVALID_ORDER_ID
+            )
+            raise ApiError(ErrorKind.INVALID_FIELD, text, "/serviceOrder/id")
         check_cancellable(stored.order, stored.items)
         raw_date = payload.get("requestedCancellationDate")
         await orders.cancel(
@@ -151,3 +158,31 @@ async def import_orders(conn: Connection, documents: list[dict[str, Any]], *, us
             )
         created += 1
     return created
+
+
+async def create_order_once(
+    conn: Connection,
+    payload: dict[str, Any],
+    claims: list[Claim],
+    *,
+    order_id: str,
+    user: str,
+    allow_spec_upgrade: bool,
+) -> tuple[int, Any]:
+    """Synchronous create under the client-retry rules: a retry replays the first answer."""
+    async with conn.transaction():
+        keys = [claim.key for claim in claims]
+        if await idempotency.lock(conn, keys):
+            raise in_flight_error()
+        found = await idempotency.find(conn, keys)
+        for claim in claims:
+            prior = found.get(claim.key)
+            if prior is not None:
+                replay_or_refuse(claim, prior["body_hash"])
+                return prior["status"], prior["response"]
+        stored = await create_order(
+            conn, payload, order_id=order_id, user=user, allow_spec_upgrade=allow_spec_upgrade
+        )
+        body = echo_order(payload, stored, state="new")
+        await idempotency.save(conn, [(c.key, c.body_hash, 201, body) for c in claims])
+    return 201, body

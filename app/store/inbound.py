@@ -1,0 +1,153 @@
+"""The inbound queue tables: accepting entries, processing one, and what operators read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from app.domain.errors import ApiError
+from app.domain.ingestion import Claim, in_flight_error, replay_or_refuse
+from app.store import idempotency
+from app.store.db import Connection
+from app.store.ordering import create_order
+
+# Inventory keys are the refs as sent plus the sys_ids they resolve to, so that an entry naming
+# an inventory by external_id and one naming it by sys_id still queue behind each other.
+INSERT = """
+INSERT INTO inbound_queue (id, payload, created_by, request_id, inventory_keys)
+SELECT e.id, e.payload, e.created_by, e.request_id,
+       e.refs || COALESCE((SELECT array_agg(p.sys_id) FROM product_inventory p
+                            WHERE p.sys_id = ANY(e.refs) OR p.external_id = ANY(e.refs)), '{}')
+  FROM jsonb_to_recordset($1::jsonb)
+       AS e(id text, payload jsonb, created_by text, request_id text, refs text[])
+"""
+TAKE = "SELECT * FROM inbound_queue WHERE id = $1 FOR UPDATE SKIP LOCKED"
+EARLIER_SAME_INVENTORY = """
+SELECT EXISTS (SELECT 1 FROM inbound_queue WHERE seq < $1 AND inventory_keys && $2)
+"""
+MOVE = """
+WITH moved AS (DELETE FROM inbound_queue WHERE id = $1 RETURNING *)
+INSERT INTO inbound_processed (id, state, payload, received_at, created_by, request_id,
+                               attempts, error, order_id)
+SELECT id, $2, payload, received_at, created_by, request_id, $3, $4, $5 FROM moved
+"""
+DUE_FOR_SWEEP = """
+UPDATE inbound_queue SET enqueued_at = clock_timestamp()
+ WHERE id IN (SELECT id FROM inbound_queue
+               WHERE enqueued_at < clock_timestamp() - make_interval(secs => $1)
+               ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+SWEEP_LOCK = "SELECT pg_try_advisory_xact_lock(7411642)"
+
+
+@dataclass
+class Entry:
+    """One POST ?mode=async, as the front end accepted it."""
+
+    id: str
+    payload: dict[str, Any]
+    user: str
+    request_id: str | None
+    refs: list[str]
+    claims: list[Claim]
+    outcome: tuple[int, Any] | ApiError | None = field(default=None)
+
+
+async def accept(conn: Connection, entries: list[Entry]) -> None:
+    """Writes the batch in one transaction; sets each entry's outcome.
+
+    New entries answer 202 with their id; a client retry replays the first answer; a key in
+    flight is 409 and an Idempotency-Key reused with another body 422. Claims are taken in the
+    same transaction as the queue rows, so an accepted entry and its claim commit together.
+    """
+    async with conn.transaction():
+        keys = [c.key for e in entries for c in e.claims]
+        busy = await idempotency.lock(conn, keys)
+        found = await idempotency.find(conn, keys)
+        seen: set[str] = set()
+        fresh: list[Entry] = []
+        for entry in entries:
+            entry.outcome = _prior_outcome(entry, busy, found, seen)
+            seen.update(c.key for c in entry.claims)
+            if entry.outcome is None:
+                entry.outcome = (202, {"orderId": entry.id})
+                fresh.append(entry)
+        if not fresh:
+            return
+        await conn.execute(
+            INSERT,
+            [
+                {
+                    "id": e.id,
+                    "payload": e.payload,
+                    "created_by": e.user,
+                    "request_id": e.request_id,
+                    "refs": e.refs,
+                }
+                for e in fresh
+            ],
+        )
+        await idempotency.save(
+            conn, [(c.key, c.body_hash, 202, {"orderId": e.id}) for e in fresh for c in e.claims]
+        )
+
+
+def _prior_outcome(
+    entry: Entry, busy: set[str], found: dict[str, dict[str, Any]], seen: set[str]
+) -> tuple[int, Any] | ApiError | None:
+    for claim in entry.claims:
+        if claim.key in busy or claim.key in seen:
+            return in_flight_error()
+        prior = found.get(claim.key)
+        if prior is not None:
+            try:
+                replay_or_refuse(claim, prior["body_hash"])
+            except ApiError as exc:
+                return exc
+            return (prior["status"], prior["response"])
+    return None
+
+
+async def process(
+    conn: Connection, queue_id: str, *, attempt: int, allow_spec_upgrade: bool
+) -> str:
+    """Processes one entry: "done", "error", "waiting" (an earlier entry on the same
+    inventory is still queued) or "skipped" (gone, or another worker holds it)."""
+    async with conn.transaction():
+        row = await conn.fetchrow(TAKE, queue_id)
+        if row is None:
+            return "skipped"
+        structlog.contextvars.bind_contextvars(request_id=row["request_id"])
+        if row["inventory_keys"] and await conn.fetchval(
+            EARLIER_SAME_INVENTORY, row["seq"], row["inventory_keys"]
+        ):
+            return "waiting"
+        try:
+            await create_order(
+                conn,
+                row["payload"],
+                order_id=queue_id,
+                user=row["created_by"],
+                allow_spec_upgrade=allow_spec_upgrade,
+            )
+        except ApiError as exc:
+            await conn.execute(MOVE, queue_id, "error", attempt, exc.body(), None)
+            return "error"
+        await conn.execute(MOVE, queue_id, "done", attempt, None, queue_id)
+        return "done"
+
+
+async def due_for_sweep(conn: Connection, *, older_than: float, limit: int) -> list[str] | None:
+    """Queued ids whose trigger may be lost; None when another sweeper is running."""
+    async with conn.transaction():
+        if not await conn.fetchval(SWEEP_LOCK):
+            return None
+        return [row["id"] for row in await conn.fetch(DUE_FOR_SWEEP, older_than, limit)]
+
+
+async def fail(conn: Connection, queue_id: str, *, attempt: int, error: dict[str, Any]) -> None:
+    """Parks an entry that can't be processed (an unexpected failure) as an error."""
+    await conn.execute(MOVE, queue_id, "error", attempt, error, None)

@@ -1,0 +1,147 @@
+"""`mode=async`: stored before the 202, processed by workers through the same code as sync."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient
+
+from app.domain import messages as m
+from app.settings import Settings
+from tests.conftest import SEED_EXAMPLES, auth
+from workers.settings import create_worker
+
+URL = "/api/sn_tmf_api/order/serviceOrder"
+
+
+def async_example() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SEED_EXAMPLES / "05_post_async.json").read_text())
+    return loaded["body"]
+
+
+async def drain(settings: Settings) -> None:
+    worker = create_worker(settings, burst=True)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+
+
+async def post_async(client: TestClient, body: dict[str, Any],
+                     headers: dict[str, str] | None = None) -> Any:
+    resp = await client.post(URL, params={"mode": "async"}, json=body,
+                             headers={**auth("integrator"), **(headers or {})})
+    return resp.status, await resp.json()
+
+
+async def test_async_order_is_queued_then_processed(
+    demo_client: TestClient, demo_settings: Settings, demo_database_url: str
+) -> None:
+    status, body = await post_async(demo_client, async_example())
+    assert status == 202 and set(body) == {"orderId"}
+    order_id = body["orderId"]
+    conn = await asyncpg.connect(demo_database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM inbound_queue WHERE id = $1", order_id)
+    finally:
+        await conn.close()
+    got = await demo_client.get(f"{URL}/{order_id}", headers=auth("integrator"))
+    assert got.status == 200
+    assert await got.json() == {
+        "code": 102, "reason": "Request in queue", "message": "Request in queue",
+        "details": [{"message": m.QUEUE_STILL_IN_QUEUE, "datapath": ""}],
+    }
+    await drain(demo_settings)
+    got = await demo_client.get(f"{URL}/{order_id}", headers=auth("integrator"))
+    order = await got.json()
+    assert got.status == 200 and order["id"] == order_id and order["state"] == "new"
+
+
+async def test_async_error_is_kept_and_shown(
+    demo_client: TestClient, demo_settings: Settings
+) -> None:
+    body = async_example()
+    body["serviceOrderItem"][0]["service"]["serviceSpecification"]["id"] = "no-such-spec"
+    status, accepted = await post_async(demo_client, body)
+    assert status == 202
+    await drain(demo_settings)
+    got = await demo_client.get(f"{URL}/{accepted['orderId']}", headers=auth("integrator"))
+    assert got.status == 200
+    assert await got.json() == {
+        "code": 24, "reason": "Invalid body field", "message": "Invalid body field",
+        "details": [{"message": m.POST_SPECIFICATION_NOT_FOUND,
+                     "datapath": "/serviceOrderItem/0/service/serviceSpecification"}],
+    }
+
+
+async def test_async_missing_fields_are_refused_before_queueing(demo_client: TestClient) -> None:
+    body = async_example()
+    del body["serviceOrderItem"]
+    status, error = await post_async(demo_client, body)
+    assert status == 400 and error["details"][0]["message"] == m.POST_ITEM_MISSING
+
+
+async def test_unknown_mode_is_400(demo_client: TestClient) -> None:
+    resp = await demo_client.post(URL, params={"mode": "later"}, json=async_example(),
+                                  headers=auth("integrator"))
+    assert resp.status == 400 and (await resp.json())["code"] == 28
+
+
+async def test_identical_repeat_returns_first_order_id(
+    demo_client: TestClient, demo_settings: Settings
+) -> None:
+    first = await post_async(demo_client, async_example())
+    again = await post_async(demo_client, async_example())
+    assert first == again and first[0] == 202
+    different = async_example()
+    different["description"] = "another order"
+    other = await post_async(demo_client, different)
+    assert other[1]["orderId"] != first[1]["orderId"]
+
+
+async def test_idempotency_key_replays_and_refuses_another_body(
+    demo_client: TestClient,
+) -> None:
+    key = {"Idempotency-Key": "k-123"}
+    body = async_example()
+    body["externalId"] = "IDEM-1"
+    first = await post_async(demo_client, body, key)
+    assert await post_async(demo_client, body, key) == first
+    body["description"] = "changed"
+    status, error = await post_async(demo_client, body, key)
+    assert status == 422 and error["code"] == 63
+
+
+async def test_concurrent_identical_posts_create_one_entry(
+    demo_client: TestClient, demo_database_url: str
+) -> None:
+    body = async_example()
+    body["externalId"] = "CONCURRENT-1"
+    results = await asyncio.gather(*(post_async(demo_client, body) for _ in range(10)))
+    accepted = {r[1]["orderId"] for r in results if r[0] == 202}
+    assert len(accepted) == 1
+    assert all(r[0] in (202, 409) for r in results)
+    conn = await asyncpg.connect(demo_database_url)
+    try:
+        assert await conn.fetchval(
+            "SELECT count(*) FROM inbound_queue WHERE payload->>'externalId' = 'CONCURRENT-1'"
+        ) == 1
+    finally:
+        await conn.close()
+
+
+async def test_cancel_and_patch_of_a_queued_order(demo_client: TestClient) -> None:
+    _, accepted = await post_async(demo_client, async_example())
+    order_id = accepted["orderId"]
+    resp = await demo_client.patch(f"{URL}/{order_id}", json=async_example(),
+                                   headers=auth("integrator"))
+    assert resp.status == 400
+    assert (await resp.json())["details"][0]["message"] == m.PATCH_ORDER_IN_QUEUE
+    resp = await demo_client.post(f"{URL}/cancelserviceorder",
+                                  json={"serviceOrder": {"id": order_id}},
+                                  headers=auth("integrator"))
+    assert resp.status == 400
+    assert (await resp.json())["details"][0]["message"] == m.CANCEL_ORDER_IN_QUEUE
