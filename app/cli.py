@@ -13,6 +13,7 @@ from app import logs
 from app.domain.catalog import CatalogError, parse_catalog
 from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES
+from app.queue_cli import add_commands as add_queue_commands
 from app.settings import SETTINGS, Settings, SettingsError
 
 
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("file", metavar="FILE", help="the catalogue file (JSON)")
     load.set_defaults(func=_catalog_load)
+    add_queue_commands(sub)
     return parser
 
 

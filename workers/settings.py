@@ -15,6 +15,7 @@ from app.settings import Settings
 from app.store import db
 from workers.heartbeat import heartbeat, heartbeat_key
 from workers.inbound import process_inbound, sweep_inbound
+from workers.maintenance import purge_claims
 
 log = logs.get("orderhub.worker")
 
@@ -49,6 +50,7 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         functions=[func(process_inbound, name=PROCESS_INBOUND, max_tries=1000, timeout=30)],
         cron_jobs=[
             cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
+            cron(purge_claims, minute={7, 37}, second=0, run_at_startup=False),
             cron(
                 sweep_inbound,
                 second=set(range(0, 60, 5)),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import messages as m
+from app.domain.dates import format_date
 from app.domain.errors import ApiError, ErrorKind, error_body
 
 CLAIM_HOURS = 24
@@ -80,3 +81,24 @@ def queued_status() -> dict[str, Any]:
 def retry_delay(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     """Exponential back-off with full jitter, so retrying workers don't stampede together."""
     return random.uniform(base, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+QUEUE_STATES = ("queued", "done", "error")
+
+
+def render_entry(row: dict[str, Any], *, with_payload: bool) -> dict[str, Any]:
+    """An inbound entry as operators see it."""
+    rendered: dict[str, Any] = {
+        "id": row["id"],
+        "state": row["state"],
+        "receivedAt": format_date(row["received_at"]),
+        "processedAt": format_date(row["processed_at"]) if row["processed_at"] else None,
+        "attempts": row["attempts"],
+        "createdBy": row["created_by"],
+        "requestId": row["request_id"],
+        "orderId": row["order_id"],
+        "error": row["error"],
+    }
+    if with_payload:
+        rendered["payload"] = row["payload"]
+    return rendered

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from app import jobs
-from app.http import health, keys, middlewares, operator, service_orders
+from app.http import health, keys, middlewares, operator, queue, service_orders
 from app.http.auth_cache import AuthCache
 from app.http.ingest import Ingestor
 from app.settings import Settings
@@ -51,4 +51,5 @@ def create_app(settings: Settings) -> web.Application:
     health.setup(app)
     operator.setup(app)
     service_orders.setup(app)
+    queue.setup(app)
     return app

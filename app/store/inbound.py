@@ -7,8 +7,8 @@ from typing import Any
 
 import structlog
 
-from app.domain.errors import ApiError
-from app.domain.ingestion import Claim, in_flight_error, replay_or_refuse
+from app.domain.errors import ApiError, ErrorKind
+from app.domain.ingestion import Claim, in_flight_error, inventory_refs, replay_or_refuse
 from app.store import idempotency
 from app.store.db import Connection
 from app.store.ordering import create_order
@@ -151,3 +151,110 @@ async def due_for_sweep(conn: Connection, *, older_than: float, limit: int) -> l
 async def fail(conn: Connection, queue_id: str, *, attempt: int, error: dict[str, Any]) -> None:
     """Parks an entry that can't be processed (an unexpected failure) as an error."""
     await conn.execute(MOVE, queue_id, "error", attempt, error, None)
+
+
+ENTRY_COLUMNS = """
+id, state, payload, received_at, processed_at, created_by, request_id, attempts, error, order_id
+"""
+ALL_ENTRIES = f"""
+SELECT {ENTRY_COLUMNS} FROM (
+    SELECT id, 'queued' AS state, payload, received_at, NULL::timestamptz AS processed_at,
+           created_by, request_id, attempts, NULL::jsonb AS error, NULL::text AS order_id
+      FROM inbound_queue
+    UNION ALL
+    SELECT {ENTRY_COLUMNS} FROM inbound_processed
+) e
+"""
+LIST = f"""
+SELECT {ENTRY_COLUMNS}, count(*) OVER () AS total FROM ({ALL_ENTRIES}) a
+ WHERE ($1::text IS NULL OR state = $1)
+ ORDER BY received_at DESC, id DESC LIMIT $2 OFFSET $3
+"""
+COUNT = f"SELECT count(*) FROM ({ALL_ENTRIES}) a WHERE ($1::text IS NULL OR state = $1)"
+GET_ENTRY = f"SELECT * FROM ({ALL_ENTRIES}) a WHERE id = $1"
+RETRY = """
+WITH moved AS (DELETE FROM inbound_processed WHERE id = $1 AND state = 'error' RETURNING *)
+INSERT INTO inbound_queue (id, payload, received_at, created_by, request_id, inventory_keys,
+                           attempts, enqueued_at)
+SELECT m.id, COALESCE($2, m.payload), m.received_at, m.created_by, m.request_id,
+       $3::text[] || COALESCE((SELECT array_agg(p.sys_id) FROM product_inventory p
+                               WHERE p.sys_id = ANY($3) OR p.external_id = ANY($3)), '{}'),
+       m.attempts, CASE WHEN $4 THEN clock_timestamp() ELSE '-infinity'::timestamptz END
+  FROM moved AS m
+RETURNING id
+"""
+STATS = """
+SELECT (SELECT count(*) FROM inbound_queue) AS queued,
+       (SELECT count(*) FROM inbound_processed WHERE state = 'done') AS done,
+       (SELECT count(*) FROM inbound_processed WHERE state = 'error') AS error,
+       (SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(received_at)) FROM inbound_queue)
+           AS oldest_queued_age_seconds,
+       (SELECT count(*) FROM inbound_processed
+         WHERE processed_at > clock_timestamp() - interval '1 minute') AS processed_last_minute
+"""
+
+
+async def entries(
+    conn: Connection, *, state: str | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, page) of entries in every state, newest first."""
+    rows = await conn.fetch(LIST, state, limit, offset)
+    total = rows[0]["total"] if rows else await conn.fetchval(COUNT, state)
+    return total, [{k: v for k, v in dict(row).items() if k != "total"} for row in rows]
+
+
+async def entry(conn: Connection, queue_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(GET_ENTRY, queue_id)
+    return None if row is None else dict(row)
+
+
+async def retry(
+    conn: Connection,
+    queue_id: str,
+    *,
+    payload: dict[str, Any] | None,
+    refs: list[str],
+    enqueue_now: bool,
+) -> bool:
+    """Puts an entry in error back in the queue, with a corrected payload if given.
+
+    `enqueue_now` false leaves the trigger to the sweeper's next pass (no Redis at hand).
+    """
+    moved = await conn.fetchval(RETRY, queue_id, payload, refs, enqueue_now)
+    return moved is not None
+
+
+async def retry_entry(
+    conn: Connection, queue_id: str, payload: dict[str, Any] | None, *, enqueue_now: bool
+) -> dict[str, Any]:
+    """The operator's retry: only entries in error; ApiError (404 / 62) otherwise."""
+    async with conn.transaction():
+        row = await entry(conn, queue_id)
+        if row is None:
+            raise ApiError(
+                ErrorKind.NOT_FOUND, f"No inbound queue entry with id {queue_id}.", "/id"
+            )
+        if row["state"] != "error":
+            raise ApiError(
+                ErrorKind.CONFLICT,
+                f"Only entries in error can be retried; this one is {row['state']}.",
+                "/state",
+            )
+        refs = inventory_refs(payload or row["payload"])
+        await retry(conn, queue_id, payload=payload, refs=refs, enqueue_now=enqueue_now)
+        row = await entry(conn, queue_id)
+    assert row is not None
+    return row
+
+
+async def stats(conn: Connection) -> dict[str, Any]:
+    row = await conn.fetchrow(STATS)
+    assert row is not None
+    age = row["oldest_queued_age_seconds"]
+    return {
+        "queued": row["queued"],
+        "done": row["done"],
+        "error": row["error"],
+        "oldestQueuedAgeSeconds": None if age is None else round(float(age), 3),
+        "processedLastMinute": row["processed_last_minute"],
+    }

@@ -1,0 +1,85 @@
+"""Operators' queue view: HTTP under /api/orderhub/queue and `orderhub queue` in a terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient
+
+from app.settings import Settings
+from tests.conftest import auth
+from tests.processes import orderhub
+from tests.test_async_ingest import async_example, drain, post_async
+
+QUEUE = "/api/orderhub/queue"
+
+
+async def _one_error_one_done(client: TestClient, settings: Settings) -> tuple[str, str]:
+    bad = async_example()
+    bad["serviceOrderItem"][0]["place"]["id"] = "no-such-location"
+    _, failed = await post_async(client, bad)
+    _, ok = await post_async(client, async_example())
+    await drain(settings)
+    return failed["orderId"], ok["orderId"]
+
+
+async def test_queue_list_show_stats(demo_client: TestClient, demo_settings: Settings) -> None:
+    failed, done = await _one_error_one_done(demo_client, demo_settings)
+    _, queued = await post_async(demo_client, {**async_example(), "externalId": "Q-1"})
+    resp = await demo_client.get(QUEUE, headers=auth("agent"))
+    assert resp.status == 200 and resp.headers["X-Total-Count"] == "3"
+    states = {e["id"]: e["state"] for e in await resp.json()}
+    assert states == {failed: "error", done: "done", queued["orderId"]: "queued"}
+    resp = await demo_client.get(QUEUE, params={"state": "error"}, headers=auth("agent"))
+    assert [e["id"] for e in await resp.json()] == [failed]
+    resp = await demo_client.get(QUEUE, params={"limit": "1"}, headers=auth("agent"))
+    assert resp.status == 206 and resp.headers["Content-Range"] == "items 1-1"
+    resp = await demo_client.get(QUEUE, params={"state": "lost"}, headers=auth("agent"))
+    assert resp.status == 400 and (await resp.json())["code"] == 28
+
+    shown = await (await demo_client.get(f"{QUEUE}/{failed}", headers=auth("agent"))).json()
+    assert shown["payload"]["externalId"] == "BSS748" and shown["attempts"] == 1
+    assert shown["error"]["details"][0]["message"] == "Invalid payload: Location does not exist."
+    assert (await demo_client.get(f"{QUEUE}/nope", headers=auth("agent"))).status == 404
+
+    stats = await (await demo_client.get(f"{QUEUE}/stats", headers=auth("agent"))).json()
+    assert stats["queued"] == 1 and stats["done"] == 1 and stats["error"] == 1
+    assert stats["processedLastMinute"] == 2 and stats["oldestQueuedAgeSeconds"] >= 0
+    assert (await demo_client.get(QUEUE, headers=auth("integrator"))).status == 403
+
+
+async def test_retry_with_a_corrected_payload(
+    demo_client: TestClient, demo_settings: Settings
+) -> None:
+    failed, done = await _one_error_one_done(demo_client, demo_settings)
+    resp = await demo_client.post(f"{QUEUE}/{done}/retry", headers=auth("agent"))
+    assert resp.status == 400 and (await resp.json())["code"] == 62
+    resp = await demo_client.post(
+        f"{QUEUE}/{failed}/retry", json={"payload": async_example()}, headers=auth("agent")
+    )
+    assert resp.status == 200 and (await resp.json())["state"] == "queued"
+    await drain(demo_settings)
+    got = await demo_client.get(
+        f"/api/sn_tmf_api/order/serviceOrder/{failed}", headers=auth("integrator")
+    )
+    assert (await got.json())["id"] == failed
+
+
+async def test_queue_cli(demo_client: TestClient, demo_settings: Settings, tmp_path: Path) -> None:
+    failed, done = await _one_error_one_done(demo_client, demo_settings)
+    env = {"DATABASE_URL": demo_settings.database_url}
+    listed = orderhub("queue", "ls", "--state", "error", env=env)
+    assert listed.returncode == 0 and failed in listed.stdout and done not in listed.stdout
+    assert "Location does not exist" in listed.stdout
+    shown = orderhub("queue", "show", failed, env=env)
+    assert json.loads(shown.stdout)["state"] == "error"
+    stats = json.loads(orderhub("queue", "stats", env=env).stdout)
+    assert stats["error"] == 1 and stats["done"] == 1
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps(async_example()))
+    retried = orderhub("queue", "retry", failed, "--payload", str(fixed), env=env)
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(orderhub("queue", "show", failed, env=env).stdout)["state"] == "queued"
+    again = orderhub("queue", "retry", failed, env=env)
+    assert again.returncode == 2 and "Only entries in error" in again.stderr
