@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from app.domain import messages as m
@@ -52,6 +53,7 @@ async def create(request: web.Request) -> web.Response:
             raise entry.outcome
         assert entry.outcome is not None
         status, body = entry.outcome
+        structlog.contextvars.bind_contextvars(order_id=body["orderId"])
         return ok_json(body, status=status)
     settings = request.app[keys.SETTINGS]
     async with keys.pool(request).acquire() as conn:
