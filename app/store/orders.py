@@ -482,3 +482,15 @@ async def set_imported_state(
     """States of an order recorded elsewhere: (item id, state, ponr, version, inventory)."""
     await conn.execute(SET_IMPORTED_ORDER, order_id, state, ponr, version, completion_date)
     await conn.executemany(SET_IMPORTED_ITEM, [(order_id, *item) for item in items])
+
+
+SELECT_WORK_NOTES = """
+SELECT w.id, w.text, w.author, w.created_at, i.external_id AS item_id
+  FROM work_note w LEFT JOIN order_line_item i ON i.sys_id = w.line_item
+ WHERE w.order_id = $1 ORDER BY w.created_at DESC, w.id DESC
+"""
+
+
+async def work_notes(conn: Connection, order_id: str) -> list[dict[str, Any]]:
+    """Newest first."""
+    return [dict(row) for row in await conn.fetch(SELECT_WORK_NOTES, order_id)]
