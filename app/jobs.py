@@ -12,6 +12,12 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 
 PROCESS_INBOUND = "process_inbound"
+BATCH_SIZE = 100
+
+
+def chunks(ids: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
+    """Job-sized batches; a job's id is its first entry's id."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def serialize(data: dict[str, Any]) -> bytes:

@@ -1,7 +1,7 @@
-"""Draining the inbound queue: one job per entry (job id = entry id), and the sweeper.
+"""Draining the inbound queue: one job per batch of entries, and the sweeper.
 
-arq may run a job twice; the entry's row, locked and moved in the same transaction as the
-order it creates, makes a second run do nothing.
+arq may run a job twice; each entry's row, locked and moved in the same transaction as the
+order it creates, makes a second run do nothing for it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from arq import Retry
 from app import logs
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.ingestion import retry_delay
-from app.jobs import PROCESS_INBOUND
+from app.jobs import PROCESS_INBOUND, chunks
 from app.store import db, inbound
 
 log = logs.get("orderhub.worker.inbound")
@@ -22,32 +22,78 @@ WAITING_DELAY = 0.2
 SWEEP_BATCH = 5000
 
 
-async def process_inbound(ctx: dict[str, Any], queue_id: str) -> str:
-    structlog.contextvars.bind_contextvars(queue_id=queue_id, order_id=queue_id)
-    settings = ctx["settings"]
+async def process_inbound(ctx: dict[str, Any], ids: list[str] | str) -> dict[str, int]:
+    """One job per accepted batch (job id = its first entry's id); processed in one pass."""
+    batch = [ids] if isinstance(ids, str) else list(ids)
+    structlog.contextvars.bind_contextvars(batch_size=len(batch))
     attempt = ctx.get("job_try", 1)
     try:
-        async with ctx["pool"].acquire() as conn:
-            outcome = await inbound.process(
-                conn,
-                queue_id,
-                attempt=attempt,
-                allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
-            )
+        result = await _process(ctx, batch, attempt)
     except Exception as exc:
         if db.is_transient(exc):
             delay = retry_delay(attempt)
             log.warning("inbound_retry", attempt=attempt, retry_in=round(delay, 2), error=repr(exc))
             raise Retry(defer=delay) from exc
-        log.exception("inbound_failed", attempt=attempt)
-        error = ApiError(ErrorKind.INTERNAL, f"Internal error while processing {queue_id}.")
-        async with ctx["pool"].acquire() as conn:
-            await inbound.fail(conn, queue_id, attempt=attempt, error=error.body())
-        return "error"
-    if outcome == "waiting":
+        if len(batch) == 1:
+            await _park(ctx, batch[0], attempt)
+            return {"error": 1}
+        log.exception("inbound_batch_failed", attempt=attempt)
+        return await _one_by_one(ctx, batch, attempt)
+    counts = _log_outcomes(result)
+    if result.waiting:
         raise Retry(defer=WAITING_DELAY)
-    log.info("inbound_processed", outcome=outcome, attempt=attempt)
-    return outcome
+    return counts
+
+
+async def _process(ctx: dict[str, Any], batch: list[str], attempt: int) -> inbound.Processed:
+    settings = ctx["settings"]
+    async with ctx["pool"].acquire() as conn:
+        return await inbound.process(
+            conn,
+            batch,
+            attempt=attempt,
+            allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
+        )
+
+
+async def _one_by_one(ctx: dict[str, Any], batch: list[str], attempt: int) -> dict[str, int]:
+    """After an unexpected failure of a batch: each entry alone, so only the culprit fails."""
+    counts: dict[str, int] = {}
+    for queue_id in batch:
+        try:
+            result = await _process(ctx, [queue_id], attempt)
+        except Exception as exc:
+            if db.is_transient(exc):
+                raise Retry(defer=retry_delay(attempt)) from exc
+            await _park(ctx, queue_id, attempt)
+            counts["error"] = counts.get("error", 0) + 1
+            continue
+        for state, count in _log_outcomes(result).items():
+            counts[state] = counts.get(state, 0) + count
+    return counts
+
+
+async def _park(ctx: dict[str, Any], queue_id: str, attempt: int) -> None:
+    log.exception("inbound_failed", queue_id=queue_id, order_id=queue_id, attempt=attempt)
+    error = ApiError(ErrorKind.INTERNAL, f"Internal error while processing {queue_id}.")
+    async with ctx["pool"].acquire() as conn:
+        await inbound.fail(conn, [queue_id], attempt=attempt, error=error.body())
+
+
+def _log_outcomes(result: inbound.Processed) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for queue_id, request_id, state in result.outcomes:
+        log.info(
+            "inbound_processed",
+            queue_id=queue_id,
+            order_id=queue_id,
+            request_id=request_id,
+            outcome=state,
+        )
+        counts[state] = counts.get(state, 0) + 1
+    for queue_id in result.waiting:
+        log.info("inbound_waiting", queue_id=queue_id, order_id=queue_id)
+    return counts
 
 
 async def sweep_inbound(ctx: dict[str, Any]) -> int:
@@ -60,9 +106,9 @@ async def sweep_inbound(ctx: dict[str, Any]) -> int:
     if not due:
         return 0
     enqueued = 0
-    for queue_id in due:
-        if await ctx["redis"].enqueue_job(PROCESS_INBOUND, queue_id, _job_id=queue_id):
-            enqueued += 1
+    for chunk in chunks(due):
+        if await ctx["redis"].enqueue_job(PROCESS_INBOUND, chunk, _job_id=chunk[0]):
+            enqueued += len(chunk)
     if enqueued:
         log.info("inbound_swept", checked=len(due), enqueued=enqueued)
     return enqueued

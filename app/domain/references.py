@@ -124,3 +124,16 @@ class ReferenceIds:
     offerings: set[str] = field(default_factory=set)
     inventories: set[str] = field(default_factory=set)
     specifications: set[str] = field(default_factory=set)
+
+    def merge(self, other: ReferenceIds) -> None:
+        """Adds another order's ids, so one fetch serves a whole batch."""
+        for name in (
+            "accounts",
+            "contacts",
+            "consumers",
+            "locations",
+            "offerings",
+            "inventories",
+            "specifications",
+        ):
+            getattr(self, name).update(getattr(other, name))

@@ -14,7 +14,7 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from app import logs
-from app.jobs import PROCESS_INBOUND
+from app.jobs import PROCESS_INBOUND, chunks
 from app.store import inbound
 
 log = logs.get("orderhub.ingest")
@@ -69,8 +69,8 @@ class Ingestor:
         """After the commit and off the response path; if Redis is down the sweeper catches up."""
         try:
             async with asyncio.timeout(_ENQUEUE_TIMEOUT):
-                for queue_id in ids:
-                    await self._redis.enqueue_job(PROCESS_INBOUND, queue_id, _job_id=queue_id)
+                for chunk in chunks(ids):
+                    await self._redis.enqueue_job(PROCESS_INBOUND, chunk, _job_id=chunk[0])
         except Exception as exc:
             log.warning("enqueue_failed", count=len(ids), error=repr(exc))
 

@@ -76,7 +76,7 @@ async def retry(request: web.Request) -> web.Response:
     async with keys.pool(request).acquire() as conn:
         row = await inbound.retry_entry(conn, queue_id, payload, enqueue_now=True)
     try:
-        await request.app[keys.REDIS].enqueue_job(PROCESS_INBOUND, queue_id, _job_id=queue_id)
+        await request.app[keys.REDIS].enqueue_job(PROCESS_INBOUND, [queue_id], _job_id=queue_id)
     except Exception as exc:
         log.warning("enqueue_failed", queue_id=queue_id, error=repr(exc))
     return ok_json(render_entry(row, with_payload=True))

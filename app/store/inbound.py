@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.ingestion import Claim, in_flight_error, inventory_refs, replay_or_refuse
 from app.store import idempotency
 from app.store.db import Connection
-from app.store.ordering import create_order
+from app.store.ordering import create_orders
 
 # Inventory keys are the refs as sent plus the sys_ids they resolve to, so that an entry naming
 # an inventory by external_id and one naming it by sys_id still queue behind each other.
@@ -23,15 +21,27 @@ SELECT e.id, e.payload, e.created_by, e.request_id,
   FROM jsonb_to_recordset($1::jsonb)
        AS e(id text, payload jsonb, created_by text, request_id text, refs text[])
 """
-TAKE = "SELECT * FROM inbound_queue WHERE id = $1 FOR UPDATE SKIP LOCKED"
-EARLIER_SAME_INVENTORY = """
-SELECT EXISTS (SELECT 1 FROM inbound_queue WHERE seq < $1 AND inventory_keys && $2)
+TAKE = "SELECT * FROM inbound_queue WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED"
+# Entries of the batch behind an earlier queued entry, outside the batch, on the same inventory.
+EARLIER_ELSEWHERE = """
+SELECT r.id FROM inbound_queue r
+ WHERE r.id = ANY($1) AND r.inventory_keys <> '{}'
+   AND EXISTS (SELECT 1 FROM inbound_queue e
+                WHERE e.seq < r.seq AND e.inventory_keys && r.inventory_keys
+                  AND NOT e.id = ANY($1))
 """
-MOVE = """
-WITH moved AS (DELETE FROM inbound_queue WHERE id = $1 RETURNING *)
+MOVE_MANY = """
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS i(id, state, error)
+), moved AS (
+    DELETE FROM inbound_queue q USING input i WHERE q.id = i.id
+    RETURNING q.*, i.state AS new_state, i.error AS new_error
+)
 INSERT INTO inbound_processed (id, state, payload, received_at, created_by, request_id,
                                attempts, error, order_id)
-SELECT id, $2, payload, received_at, created_by, request_id, $3, $4, $5 FROM moved
+SELECT id, new_state, payload, received_at, created_by, request_id, $4, new_error,
+       CASE WHEN new_state = 'done' THEN id END
+  FROM moved
 """
 DUE_FOR_SWEEP = """
 UPDATE inbound_queue SET enqueued_at = clock_timestamp()
@@ -41,6 +51,14 @@ UPDATE inbound_queue SET enqueued_at = clock_timestamp()
 RETURNING id
 """
 SWEEP_LOCK = "SELECT pg_try_advisory_xact_lock(7411642)"
+
+
+@dataclass
+class Processed:
+    """What one processing pass did: (id, request id, done|error) each, and who waits."""
+
+    outcomes: list[tuple[str, str | None, str]] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -112,32 +130,43 @@ def _prior_outcome(
 
 
 async def process(
-    conn: Connection, queue_id: str, *, attempt: int, allow_spec_upgrade: bool
-) -> str:
-    """Processes one entry: "done", "error", "waiting" (an earlier entry on the same
-    inventory is still queued) or "skipped" (gone, or another worker holds it)."""
+    conn: Connection, ids: list[str], *, attempt: int, allow_spec_upgrade: bool
+) -> Processed:
+    """Processes the entries it can lock, in arrival order, in one transaction.
+
+    Entries gone (done already) or held by another worker are skipped; an entry with an
+    earlier queued entry on the same product inventory outside this batch waits.
+    """
+    result = Processed()
     async with conn.transaction():
-        row = await conn.fetchrow(TAKE, queue_id)
-        if row is None:
-            return "skipped"
-        structlog.contextvars.bind_contextvars(request_id=row["request_id"])
-        if row["inventory_keys"] and await conn.fetchval(
-            EARLIER_SAME_INVENTORY, row["seq"], row["inventory_keys"]
-        ):
-            return "waiting"
-        try:
-            await create_order(
-                conn,
-                row["payload"],
-                order_id=queue_id,
-                user=row["created_by"],
-                allow_spec_upgrade=allow_spec_upgrade,
-            )
-        except ApiError as exc:
-            await conn.execute(MOVE, queue_id, "error", attempt, exc.body(), None)
-            return "error"
-        await conn.execute(MOVE, queue_id, "done", attempt, None, queue_id)
-        return "done"
+        rows = await conn.fetch(TAKE, ids)
+        if not rows:
+            return result
+        taken = [row["id"] for row in rows]
+        held = {row["id"] for row in await conn.fetch(EARLIER_ELSEWHERE, taken)}
+        blocked_keys: set[str] = set()
+        runnable = []
+        for row in rows:
+            keys = set(row["inventory_keys"])
+            if row["id"] in held or keys & blocked_keys:
+                blocked_keys |= keys
+                result.waiting.append(row["id"])
+            else:
+                runnable.append(row)
+        outcomes = await create_orders(
+            conn,
+            [(r["id"], r["payload"], r["created_by"]) for r in runnable],
+            allow_spec_upgrade=allow_spec_upgrade,
+        )
+        states, errors = [], []
+        for row in runnable:
+            error = outcomes[row["id"]]
+            state = "done" if error is None else "error"
+            states.append(state)
+            errors.append(None if error is None else error.body())
+            result.outcomes.append((row["id"], row["request_id"], state))
+        await conn.execute(MOVE_MANY, [r["id"] for r in runnable], states, errors, attempt)
+    return result
 
 
 async def due_for_sweep(conn: Connection, *, older_than: float, limit: int) -> list[str] | None:
@@ -148,9 +177,9 @@ async def due_for_sweep(conn: Connection, *, older_than: float, limit: int) -> l
         return [row["id"] for row in await conn.fetch(DUE_FOR_SWEEP, older_than, limit)]
 
 
-async def fail(conn: Connection, queue_id: str, *, attempt: int, error: dict[str, Any]) -> None:
-    """Parks an entry that can't be processed (an unexpected failure) as an error."""
-    await conn.execute(MOVE, queue_id, "error", attempt, error, None)
+async def fail(conn: Connection, ids: list[str], *, attempt: int, error: dict[str, Any]) -> None:
+    """Parks entries that can't be processed (an unexpected failure) as errors."""
+    await conn.execute(MOVE_MANY, ids, ["error"] * len(ids), [error] * len(ids), attempt)
 
 
 ENTRY_COLUMNS = """

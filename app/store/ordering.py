@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+
 from app.domain import messages as m
 from app.domain.dates import parse_date
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.ingestion import Claim, in_flight_error, replay_or_refuse
 from app.domain.orders import PATCH_TEXTS, build_order, check_request, new_sys_id
+from app.domain.references import ReferenceIds
 from app.domain.rendering import StoredOrder, echo_order, render_order
 from app.domain.revisions import (
     check_cancel,
@@ -44,10 +47,68 @@ async def create_order(
             allow_spec_upgrade=allow_spec_upgrade,
             keep_ids=keep_ids,
         )
-        await orders.insert(conn, order)
+        await orders.insert(conn, [order])
         stored = await orders.get(conn, order_id)
     assert stored is not None
     return stored
+
+
+async def create_orders(
+    conn: Connection,
+    requests: list[tuple[str, dict[str, Any], str]],
+    *,
+    allow_spec_upgrade: bool,
+) -> dict[str, ApiError | None]:
+    """Creates many orders in the caller's transaction: (order id, payload, user) each.
+
+    One reference fetch and one insert per table serve the whole batch; an order a rule
+    refuses gets its ApiError and the others go on. Should the batch insert fail in the
+    database, each order is tried on its own so that only the culprit fails.
+    """
+    results: dict[str, ApiError | None] = {}
+    union = ReferenceIds()
+    checked: list[tuple[str, dict[str, Any], str]] = []
+    for order_id, payload, user in requests:
+        try:
+            union.merge(check_request(payload))
+        except ApiError as exc:
+            results[order_id] = exc
+            continue
+        checked.append((order_id, payload, user))
+    refs = await references.fetch(conn, union)
+    now = datetime.now(UTC)
+    built = []
+    for order_id, payload, user in checked:
+        try:
+            built.append(
+                build_order(
+                    payload,
+                    refs,
+                    order_id=order_id,
+                    user=user,
+                    now=now,
+                    allow_spec_upgrade=allow_spec_upgrade,
+                )
+            )
+        except ApiError as exc:
+            results[order_id] = exc
+    try:
+        async with conn.transaction():
+            await orders.insert(conn, built)
+    except asyncpg.IntegrityConstraintViolationError:
+        for order in built:
+            try:
+                async with conn.transaction():
+                    await orders.insert(conn, [order])
+            except asyncpg.IntegrityConstraintViolationError:
+                results[order.sys_id] = ApiError(
+                    ErrorKind.INVALID_FIELD, m.POST_ORDER_CREATION_FAILED
+                )
+                continue
+            results[order.sys_id] = None
+        return results
+    results.update({order.sys_id: None for order in built})
+    return results
 
 
 async def revise_order(

@@ -120,66 +120,86 @@ SELECT r.line_item, r.relationship_type, t.external_id AS related_external_id
 """
 
 
-async def insert(conn: Connection, order: NewOrder) -> None:
-    """Writes the order and all its rows; the caller holds the transaction."""
-    await conn.execute(
+async def insert(conn: Connection, new_orders: list[NewOrder]) -> None:
+    """Writes orders and all their rows, one statement per table whatever their number;
+    the caller holds the transaction."""
+    await conn.executemany(
         INSERT_ORDER,
-        order.sys_id,
-        order.external_id,
-        order.order_date,
-        order.requested_start_date,
-        order.requested_completion_date,
-        order.expected_completion_date,
-        order.committed_due_date,
-        order.order_currency,
-        order.fulfillment_type,
-        order.priority,
-        order.description,
-        order.category,
-        order.account,
-        order.consumer,
-        order.contact,
-        order.type_annotation,
-        order.created_by,
+        [
+            (
+                o.sys_id,
+                o.external_id,
+                o.order_date,
+                o.requested_start_date,
+                o.requested_completion_date,
+                o.expected_completion_date,
+                o.committed_due_date,
+                o.order_currency,
+                o.fulfillment_type,
+                o.priority,
+                o.description,
+                o.category,
+                o.account,
+                o.consumer,
+                o.contact,
+                o.type_annotation,
+                o.created_by,
+            )
+            for o in new_orders
+        ],
     )
-    await _write_parties(conn, order)
-    await _write_notes(conn, order)
-    await _write_items(conn, order, {}, {item.external_id: item.sys_id for item in order.items})
+    await _write_parties(conn, new_orders)
+    await _write_notes(conn, new_orders)
+    links = [link for o in new_orders for link in _parent_links(o, {})]
+    await _write_items(conn, new_orders, {}, links)
 
 
-async def _write_parties(conn: Connection, order: NewOrder) -> None:
+def _parent_links(order: NewOrder, existing: dict[str, str]) -> list[tuple[str, str]]:
+    """(item sys_id, parent sys_id) pairs; `existing` maps the order's other item ids."""
+    by_external = {**existing, **{item.external_id: item.sys_id for item in order.items}}
+    return [
+        (item.sys_id, by_external[item.parent_external_id])
+        for item in order.items
+        if item.parent_external_id
+    ]
+
+
+async def _write_parties(conn: Connection, new_orders: list[NewOrder]) -> None:
     await conn.executemany(
         INSERT_PARTY,
         [
-            (order.sys_id, pos, party_id, name, referred)
-            for pos, (party_id, name, referred) in enumerate(order.related_parties)
+            (o.sys_id, pos, party_id, name, referred)
+            for o in new_orders
+            for pos, (party_id, name, referred) in enumerate(o.related_parties)
         ],
     )
 
 
-async def _write_notes(conn: Connection, order: NewOrder) -> None:
+async def _write_notes(conn: Connection, new_orders: list[NewOrder]) -> None:
     await conn.executemany(
         INSERT_NOTE,
         [
-            (order.sys_id, pos, note_id, text, author, date)
-            for pos, (note_id, text, author, date) in enumerate(order.notes)
+            (o.sys_id, pos, note_id, text, author, date)
+            for o in new_orders
+            for pos, (note_id, text, author, date) in enumerate(o.notes)
         ],
     )
 
 
 async def _write_items(
-    conn: Connection, order: NewOrder, states: dict[str, str], by_external: dict[str, str]
+    conn: Connection,
+    new_orders: list[NewOrder],
+    states: dict[str, str],
+    parent_links: list[tuple[str, str]],
 ) -> None:
-    """Inserts items, or rewrites those whose sys_id exists (a revision), with their rows.
-
-    `by_external` maps every item id of the order to its sys_id, for parent links.
-    """
+    """Inserts items, or rewrites those whose sys_id exists (a revision), with their rows."""
+    items = [(o, item) for o in new_orders for item in o.items]
     await conn.executemany(
         INSERT_ITEM,
         [
             (
                 item.sys_id,
-                order.sys_id,
+                o.sys_id,
                 item.external_id,
                 item.position,
                 item.action,
@@ -198,22 +218,15 @@ async def _write_items(
                 item.place_type_annotation,
                 item.type_annotation,
             )
-            for item in order.items
+            for o, item in items
         ],
     )
-    await conn.executemany(
-        SET_PARENT,
-        [
-            (item.sys_id, by_external[item.parent_external_id])
-            for item in order.items
-            if item.parent_external_id
-        ],
-    )
+    await conn.executemany(SET_PARENT, parent_links)
     await conn.executemany(
         INSERT_CHARACTERISTIC,
         [
             (item.sys_id, pos, c.name, c.value, c.previous_value, c.value_type)
-            for item in order.items
+            for _, item in items
             for pos, c in enumerate(item.characteristics)
         ],
     )
@@ -230,15 +243,16 @@ async def _write_items(
                 c.phone,
                 c.referred_type,
             )
-            for item in order.items
+            for _, item in items
             for pos, c in enumerate(item.contacts)
         ],
     )
+    by_external = {(o.sys_id, item.external_id): item.sys_id for o, item in items}
     await conn.executemany(
         INSERT_RELATED_ITEM,
         [
-            (item.sys_id, by_external[related], "Requires")
-            for item in order.items
+            (item.sys_id, by_external[(o.sys_id, related)], "Requires")
+            for o, item in items
             for related in item.requires
         ],
     )
@@ -246,19 +260,19 @@ async def _write_items(
         INSERT_SERVICE_RELATIONSHIP,
         [
             (item.sys_id, pos, ref, inventory, kind)
-            for item in order.items
+            for _, item in items
             for pos, (ref, inventory, kind) in enumerate(item.service_relationships)
         ],
     )
     await conn.executemany(
         INSERT_EXTERNAL_INVENTORY,
-        [(item.sys_id, ext) for item in order.items for ext in item.external_inventory],
+        [(item.sys_id, ext) for _, item in items for ext in item.external_inventory],
     )
     await conn.executemany(
         INSERT_WORK_NOTE,
         [
-            (order.sys_id, item.sys_id, text, order.created_by)
-            for item in order.items
+            (o.sys_id, item.sys_id, text, o.created_by)
+            for o, item in items
             for text in item.work_notes
         ],
     )
@@ -405,17 +419,15 @@ async def revise(
         revised.type_annotation,
     )
     await conn.execute(DELETE_PARTIES, revised.sys_id)
-    await _write_parties(conn, revised)
+    await _write_parties(conn, [revised])
     if replace_notes:
         await conn.execute(DELETE_NOTES, revised.sys_id)
-        await _write_notes(conn, revised)
+        await _write_notes(conn, [revised])
     revised_ids = [i.sys_id for i in revised.items if i.external_id in existing]
     for query in DELETE_ITEM_ROWS:
         await conn.execute(query, revised_ids)
     states = {sys_id: "revision_received" for sys_id in revised_ids}
-    await _write_items(
-        conn, revised, states, {**existing, **{i.external_id: i.sys_id for i in revised.items}}
-    )
+    await _write_items(conn, [revised], states, _parent_links(revised, existing))
 
 
 async def record_revision(
