@@ -146,7 +146,9 @@ def _date(payload: dict[str, Any], name: str, datapath: str) -> datetime | None:
 # --- phase 1: no database --------------------------------------------------------------------
 
 
-def check_request(payload: dict[str, Any], texts: Texts = POST_TEXTS) -> ReferenceIds:
+def check_request(
+    payload: dict[str, Any], texts: Texts = POST_TEXTS, known_items: frozenset[str] = frozenset()
+) -> ReferenceIds:
     """Raises the first "missing" or shape error, in the seed's order; returns the ids to fetch."""
     if not payload:
         raise ApiError(ErrorKind.MISSING_BODY, texts.body_missing)
@@ -164,7 +166,7 @@ def check_request(payload: dict[str, Any], texts: Texts = POST_TEXTS) -> Referen
     seen: set[str] = set()
     for index, item in enumerate(items):
         _check_item(item, index, ids, seen, texts)
-    item_ids = {_text(i.get("id")) for i in items}
+    item_ids = {_text(i.get("id")) for i in items} | known_items
     for index, item in enumerate(items):
         for rel_index, rel in enumerate(
             _objects(item.get("orderRelationship"), f"/serviceOrderItem/{index}/orderRelationship")
@@ -555,7 +557,7 @@ def _build_item(
             same_spec = specification.initial_version == current.initial_version
             if not (same_spec and allow_spec_upgrade and action == "change"):
                 raise ApiError(
-                    ErrorKind.CONFLICT,
+                    ErrorKind.INVALID_FIELD,
                     m.ORDERHUB_SPEC_VERSION_MISMATCH,
                     f"{path}/service/serviceSpecification",
                 )

@@ -147,7 +147,8 @@ def render_order(stored: StoredOrder, *, ponr_strings: bool = True) -> dict[str,
     rendered: dict[str, Any] = {"id": order["sys_id"]}
     if order.get("external_id"):
         rendered["externalId"] = order["external_id"]
-    rendered["ponr"] = _flag(order["ponr"], ponr_strings)
+    ponr = order["ponr"] or any(item["ponr"] for item in stored.items)
+    rendered["ponr"] = _flag(ponr, ponr_strings)
     for name in ("priority", "description", "category"):
         if order.get(name) is not None:
             rendered[name] = order[name]

@@ -124,3 +124,24 @@ def check_cancel(payload: dict[str, Any]) -> str:
 def check_cancellable(order: dict[str, Any], items: list[dict[str, Any]]) -> None:
     check_before_ponr(order["ponr"] or any(i["ponr"] for i in items))
     transition(order["state"], "cancel")
+
+
+# Order fields a revision may leave out, and keep as stored: payload key -> column.
+_KEPT_FIELDS = {
+    "externalId": "external_id",
+    "requestedStartDate": "requested_start_date",
+    "requestedCompletionDate": "requested_completion_date",
+    "expectedCompletionDate": "expected_completion_date",
+    "committedDueDate": "committed_due_date",
+    "priority": "priority",
+    "description": "description",
+    "category": "category",
+    "@type": "type_annotation",
+}
+
+
+def keep_unnamed_fields(revised: NewOrder, stored: dict[str, Any], payload: dict[str, Any]) -> None:
+    """A PATCH changes what it names; order fields it leaves out keep their stored values."""
+    for key, column in _KEPT_FIELDS.items():
+        if key not in payload:
+            setattr(revised, column, stored[column])

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from app import jobs
-from app.http import health, keys, middlewares, operator, queue, service_orders
+from app.http import health, keys, middlewares, openapi, operator, queue, service_orders, tmf_api
 from app.http.auth_cache import AuthCache
 from app.http.ingest import Ingestor
 from app.settings import Settings
@@ -51,5 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     health.setup(app)
     operator.setup(app)
     service_orders.setup(app)
+    tmf_api.setup(app)
+    openapi.setup(app)
     queue.setup(app)
     return app

@@ -13,7 +13,7 @@ from app.domain.roles import OPERATOR_ROLES
 from app.http import keys
 from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
-from app.http.schemas.listing import load_query
+from app.http.schemas.listing import MAX_OFFSET, load_query
 from app.jobs import PROCESS_INBOUND
 from app.store import inbound
 
@@ -23,7 +23,9 @@ log = logs.get("orderhub.http.queue")
 
 class QueueListQuery(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1), strict=False)
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0), strict=False)
+    offset = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET), strict=False
+    )
     state = fields.String(load_default=None, validate=validate.OneOf(QUEUE_STATES))
 
 

@@ -19,6 +19,7 @@ from app.domain.revisions import (
     check_cancellable,
     check_revised_items,
     check_revision,
+    keep_unnamed_fields,
     revision_changes,
 )
 from app.store import idempotency, inbound_status, orders, references
@@ -125,7 +126,8 @@ async def revise_order(
         if stored is None:
             return None
         check_revision(stored.order, stored.items, payload)
-        ids = check_request(payload, PATCH_TEXTS)
+        known = frozenset(item["external_id"] for item in stored.items)
+        ids = check_request(payload, PATCH_TEXTS, known)
         refs = await references.fetch(conn, ids)
         revised = build_order(
             payload,
@@ -137,6 +139,7 @@ async def revise_order(
             texts=PATCH_TEXTS,
         )
         check_revised_items(stored.items, revised, stored.order)
+        keep_unnamed_fields(revised, stored.order, payload)
         await orders.revise(conn, stored, revised, replace_notes="note" in payload)
         after = await orders.get(conn, order_id)
         assert after is not None

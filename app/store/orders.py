@@ -7,6 +7,7 @@ same number: every child table is read once for all the orders asked for.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from app.domain.orders import NewOrder
@@ -150,18 +151,28 @@ async def insert(conn: Connection, new_orders: list[NewOrder]) -> None:
     )
     await _write_parties(conn, new_orders)
     await _write_notes(conn, new_orders)
-    links = [link for o in new_orders for link in _parent_links(o, {})]
-    await _write_items(conn, new_orders, {}, links)
+    await _write_items(conn, new_orders, {}, [_links(o, {}) for o in new_orders])
 
 
-def _parent_links(order: NewOrder, existing: dict[str, str]) -> list[tuple[str, str]]:
-    """(item sys_id, parent sys_id) pairs; `existing` maps the order's other item ids."""
+@dataclass
+class _Links:
+    parents: list[tuple[str, str]]
+    requires: list[tuple[str, str]]
+
+
+def _links(order: NewOrder, existing: dict[str, str]) -> _Links:
+    """Parent and Requires links as sys_id pairs; `existing` maps the order's other items."""
     by_external = {**existing, **{item.external_id: item.sys_id for item in order.items}}
-    return [
-        (item.sys_id, by_external[item.parent_external_id])
-        for item in order.items
-        if item.parent_external_id
-    ]
+    return _Links(
+        parents=[
+            (item.sys_id, by_external[item.parent_external_id])
+            for item in order.items
+            if item.parent_external_id
+        ],
+        requires=[
+            (item.sys_id, by_external[related]) for item in order.items for related in item.requires
+        ],
+    )
 
 
 async def _write_parties(conn: Connection, new_orders: list[NewOrder]) -> None:
@@ -190,7 +201,7 @@ async def _write_items(
     conn: Connection,
     new_orders: list[NewOrder],
     states: dict[str, str],
-    parent_links: list[tuple[str, str]],
+    links: list[_Links],
 ) -> None:
     """Inserts items, or rewrites those whose sys_id exists (a revision), with their rows."""
     items = [(o, item) for o in new_orders for item in o.items]
@@ -221,7 +232,7 @@ async def _write_items(
             for o, item in items
         ],
     )
-    await conn.executemany(SET_PARENT, parent_links)
+    await conn.executemany(SET_PARENT, [pair for link in links for pair in link.parents])
     await conn.executemany(
         INSERT_CHARACTERISTIC,
         [
@@ -247,14 +258,9 @@ async def _write_items(
             for pos, c in enumerate(item.contacts)
         ],
     )
-    by_external = {(o.sys_id, item.external_id): item.sys_id for o, item in items}
     await conn.executemany(
         INSERT_RELATED_ITEM,
-        [
-            (item.sys_id, by_external[(o.sys_id, related)], "Requires")
-            for o, item in items
-            for related in item.requires
-        ],
+        [(item, related, "Requires") for link in links for item, related in link.requires],
     )
     await conn.executemany(
         INSERT_SERVICE_RELATIONSHIP,
@@ -400,8 +406,14 @@ async def revise(
 ) -> None:
     """Applies a revision: matched items keep their sys_id; the caller holds the transaction."""
     existing = {item["external_id"]: item["sys_id"] for item in stored.items}
+    positions = {item["external_id"]: item["position"] for item in stored.items}
+    next_position = max(positions.values(), default=-1) + 1
     for item in revised.items:
         item.sys_id = existing.get(item.external_id, item.sys_id)
+        if item.external_id in positions:
+            item.position = positions[item.external_id]
+        else:
+            item.position, next_position = next_position, next_position + 1
     await conn.execute(
         UPDATE_ORDER_FOR_REVISION,
         revised.sys_id,
@@ -427,7 +439,7 @@ async def revise(
     for query in DELETE_ITEM_ROWS:
         await conn.execute(query, revised_ids)
     states = {sys_id: "revision_received" for sys_id in revised_ids}
-    await _write_items(conn, [revised], states, _parent_links(revised, existing))
+    await _write_items(conn, [revised], states, [_links(revised, existing)])
 
 
 async def record_revision(

@@ -9,11 +9,14 @@ from marshmallow import Schema, ValidationError, fields, validate
 from app.domain.errors import ApiError, ErrorKind
 
 MAX_LIMIT = 100
+MAX_OFFSET = 2**31 - 1
 
 
 class _Paging(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1), strict=False)
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0), strict=False)
+    offset = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET), strict=False
+    )
     field_list = fields.String(load_default=None, data_key="fields")
 
 
