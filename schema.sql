@@ -294,3 +294,43 @@ CREATE TABLE IF NOT EXISTS idempotency_claim (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS idempotency_claim_created ON idempotency_claim (created_at);
+
+-- Fulfilment: one domain order per line item (HasChild/HasParent give the hierarchy), and the
+-- outbound requests sent for them (the outbox: written in the transaction that decides them).
+CREATE TABLE IF NOT EXISTS domain_order (
+    sys_id            text PRIMARY KEY,
+    order_id          text NOT NULL REFERENCES service_order (sys_id) ON DELETE CASCADE,
+    line_item         text NOT NULL UNIQUE REFERENCES order_line_item (sys_id) ON DELETE CASCADE,
+    parent            text REFERENCES domain_order (sys_id) ON DELETE CASCADE,
+    fulfillment_state text NOT NULL DEFAULT 'not_started'
+                      CHECK (fulfillment_state IN ('not_started', 'pending', 'fulfilled', 'error')),
+    updates_available boolean NOT NULL DEFAULT false,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS domain_order_order ON domain_order (order_id);
+
+CREATE SEQUENCE IF NOT EXISTS outbound_request_number START 1001;
+
+CREATE TABLE IF NOT EXISTS outbound_request (
+    number              text PRIMARY KEY
+                        DEFAULT 'FO' || lpad(nextval('outbound_request_number')::text, 7, '0'),
+    request_id          text NOT NULL,
+    state               text NOT NULL
+                        CHECK (state IN ('not_applicable', 'pending', 'fulfilled', 'error')),
+    source_record       text NOT NULL REFERENCES service_order (sys_id) ON DELETE CASCADE,
+    table_name          text NOT NULL DEFAULT 'sn_ind_tmt_orm_order',
+    domain_order        text NOT NULL REFERENCES domain_order (sys_id) ON DELETE CASCADE,
+    target              text NOT NULL CHECK (target IN ('SOM', 'TOM')),
+    previous_request_id text,
+    attempts            integer NOT NULL DEFAULT 0,
+    response            jsonb,
+    enqueued_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at          timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS outbound_request_request_id ON outbound_request (request_id);
+CREATE INDEX IF NOT EXISTS outbound_request_domain_order ON outbound_request (domain_order);
+CREATE INDEX IF NOT EXISTS outbound_request_source ON outbound_request (source_record, created_at);
+CREATE INDEX IF NOT EXISTS outbound_request_unsent ON outbound_request (enqueued_at)
+    WHERE state = 'not_applicable';

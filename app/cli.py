@@ -40,6 +40,30 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stub(settings: Settings, _args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from app.stub.server import create_stub_app
+
+    logs.configure(settings.orderhub_log_level, process="stub")
+    url = f"http://{settings.stub_host}:{settings.stub_port}"
+    logs.get().info(
+        "stub_listening", url=url, callback_url=settings.stub_callback_url, mode=settings.stub_mode
+    )
+    try:
+        web.run_app(
+            create_stub_app(settings),
+            host=settings.stub_host,
+            port=settings.stub_port,
+            access_log=None,
+            print=None,
+        )
+    except OSError as exc:
+        print(f"orderhub: the stub cannot listen on {url}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _dev(settings: Settings, _args: argparse.Namespace) -> int:
     from app.dev import run_dev
 
@@ -174,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--burst",
         action="store_true",
         help="exit once the queue is empty instead of waiting for more jobs",
+    )
+    command(
+        "stub",
+        _stub,
+        "Run the SOM/TOM stub standing in for the fulfilment systems, for tests and demos "
+        "(STUB_* settings; needs no database or Redis).",
     )
     command("settings", _settings, "List every setting with its default and meaning.")
 

@@ -17,13 +17,15 @@ from types import FrameType
 
 from app.domain.catalog import parse_catalog
 from app.domain.passwords import hash_password
-from app.domain.roles import ALL_ROLES
+from app.domain.roles import ALL_ROLES, INTEGRATOR
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.settings import Settings
 from app.store import catalog, db, users
 from app.store.ordering import import_orders
 
 DEMO_USER = ("admin", "admin")
+# The stub's callbacks authenticate as this integration user (STUB_CALLBACK_USER's default).
+STUB_CALLBACK_USER = ("stub-callback", "stub-callback")
 DEMO_CATALOG = resources.files("app") / "demo" / "catalog.json"
 
 
@@ -57,9 +59,12 @@ async def _prepare_database(dsn: str, *, demo: bool) -> None:
                 async with conn.transaction():
                     await catalog.load(conn, parse_catalog(document))
                     await import_orders(conn, document.get("orders", []), user="system")
-            name, password = DEMO_USER
-            if await users.get(conn, name) is None:
-                await users.upsert(conn, name, hash_password(password), sorted(ALL_ROLES))
+            for name, password, roles in (
+                (*DEMO_USER, sorted(ALL_ROLES)),
+                (*STUB_CALLBACK_USER, [INTEGRATOR]),
+            ):
+                if await users.get(conn, name) is None:
+                    await users.upsert(conn, name, hash_password(password), roles)
     finally:
         await conn.close()
 
@@ -113,7 +118,9 @@ def run_dev(settings: Settings) -> int:
         asyncio.run(_prepare_database(settings.database_url, demo=embedded_pg is not None))
 
         env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
-        for name, argv in (("api", ["serve"]), ("worker", ["worker"])):
+        # The stub calls back the API started here unless told otherwise.
+        env.setdefault("STUB_CALLBACK_URL", f"http://{settings.host}:{settings.port}")
+        for name, argv in (("api", ["serve"]), ("worker", ["worker"]), ("stub", ["stub"])):
             children[name] = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", *argv], env=env, start_new_session=True
             )
@@ -122,6 +129,8 @@ def run_dev(settings: Settings) -> int:
         _say(f"API      {base}  (ready: {base}/ready)")
         _say(f"Postgres {settings.database_url}")
         _say(f"Redis    {settings.redis_url}")
+        stub = f"http://{settings.stub_host}:{settings.stub_port}"
+        _say(f"Stub     {stub}  (SOM: {stub}/som/serviceOrder, TOM: {stub}/tom/serviceOrder)")
         if embedded_pg is not None:
             _say("demo credentials: admin / admin (every role)")
         _say("Ctrl-C stops everything")

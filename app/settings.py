@@ -78,6 +78,16 @@ def _log_level(raw: str) -> str:
     return lowered
 
 
+STUB_MODES = ("normal", "fail", "slow", "refuse")
+
+
+def _stub_mode(raw: str) -> str:
+    lowered = raw.strip().lower()
+    if lowered not in STUB_MODES:
+        raise ValueError(f"must be one of {', '.join(STUB_MODES)}")
+    return lowered
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str
@@ -157,6 +167,45 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Redis key of the job queue (lets several installations share one Redis).",
     ),
+    Setting(
+        "STUB_HOST", "127.0.0.1", str, "Address the SOM/TOM stub (`orderhub stub`) listens on."
+    ),
+    Setting("STUB_PORT", "8090", _port, "Port the SOM/TOM stub listens on."),
+    Setting("STUB_USER", "stub", str, "User the stub expects in orders' HTTP Basic auth."),
+    Setting("STUB_PASSWORD", "stub", str, "Password the stub expects in orders' HTTP Basic auth."),
+    Setting(
+        "STUB_CALLBACK_URL",
+        "http://127.0.0.1:8080",
+        _url("http", "https"),
+        "OrderHub API the stub calls back on outboundresponse. Empty: no callbacks.",
+    ),
+    Setting("STUB_CALLBACK_USER", "stub-callback", str, "User the stub calls OrderHub back as."),
+    Setting(
+        "STUB_CALLBACK_PASSWORD",
+        "stub-callback",
+        str,
+        "Password the stub calls OrderHub back with.",
+    ),
+    Setting(
+        "STUB_CALLBACK_DELAY_SECONDS",
+        "1.0",
+        _positive_float,
+        "Seconds from an accepted order to its `pending` callback, and on to the final one.",
+    ),
+    Setting(
+        "STUB_ERROR_SPECIFICATIONS",
+        "",
+        str,
+        "Comma-separated service specification ids or names whose items the stub ends in "
+        "`error` rather than `fulfilled`.",
+    ),
+    Setting(
+        "STUB_MODE",
+        "normal",
+        _stub_mode,
+        "How the stub answers orders: normal, fail (500), slow (waits), refuse (400).",
+    ),
+    Setting("STUB_SLOW_SECONDS", "10", _positive_float, "How long the stub waits in mode slow."),
 )
 
 
@@ -177,6 +226,17 @@ class Settings:
     orderhub_allow_spec_version_update_in_change_order: bool
     orderhub_sweep_after_seconds: float
     orderhub_queue_name: str
+    stub_host: str
+    stub_port: int
+    stub_user: str
+    stub_password: str
+    stub_callback_url: str
+    stub_callback_user: str
+    stub_callback_password: str
+    stub_callback_delay_seconds: float
+    stub_error_specifications: str
+    stub_mode: str
+    stub_slow_seconds: float
 
     @property
     def data_dir(self) -> Path:

@@ -20,6 +20,7 @@ def test_dev_runs_the_system_and_survives_a_restart(tmp_path: Path) -> None:
         "PORT": str(port),
         "ORDERHUB_PG_PORT": "0",
         "ORDERHUB_REDIS_PORT": "0",
+        "STUB_PORT": str(free_port()),
     }
     log = tmp_path / "dev.log"
 

@@ -10,8 +10,9 @@ import asyncpg
 from app.domain import messages as m
 from app.domain.dates import parse_date
 from app.domain.errors import ApiError, ErrorKind
+from app.domain.fulfilment import decompose_new_order
 from app.domain.ingestion import Claim, in_flight_error, replay_or_refuse
-from app.domain.orders import PATCH_TEXTS, build_order, check_request, new_sys_id
+from app.domain.orders import PATCH_TEXTS, NewOrder, build_order, check_request, new_sys_id
 from app.domain.references import ReferenceIds
 from app.domain.rendering import StoredOrder, echo_order, render_order
 from app.domain.revisions import (
@@ -22,7 +23,7 @@ from app.domain.revisions import (
     keep_unnamed_fields,
     revision_changes,
 )
-from app.store import idempotency, inbound_status, orders, references
+from app.store import fulfilment, idempotency, inbound_status, orders, references
 from app.store.db import Connection
 
 
@@ -48,10 +49,18 @@ async def create_order(
             allow_spec_upgrade=allow_spec_upgrade,
             keep_ids=keep_ids,
         )
-        await orders.insert(conn, [order])
+        await _insert(conn, [order])
         stored = await orders.get(conn, order_id)
     assert stored is not None
     return stored
+
+
+async def _insert(conn: Connection, new_orders: list[NewOrder]) -> None:
+    """Orders with their rows and their domain orders (one per line item)."""
+    await orders.insert(conn, new_orders)
+    await fulfilment.decompose(
+        conn, [(o.sys_id, plan) for o in new_orders for plan in decompose_new_order(o, new_sys_id)]
+    )
 
 
 async def create_orders(
@@ -95,12 +104,12 @@ async def create_orders(
             results[order_id] = exc
     try:
         async with conn.transaction():
-            await orders.insert(conn, built)
+            await _insert(conn, built)
     except asyncpg.IntegrityConstraintViolationError:
         for order in built:
             try:
                 async with conn.transaction():
-                    await orders.insert(conn, [order])
+                    await _insert(conn, [order])
             except asyncpg.IntegrityConstraintViolationError:
                 results[order.sys_id] = ApiError(
                     ErrorKind.INVALID_FIELD, m.POST_ORDER_CREATION_FAILED
@@ -141,6 +150,7 @@ async def revise_order(
         check_revised_items(stored.items, revised, stored.order)
         keep_unnamed_fields(revised, stored.order, payload)
         await orders.revise(conn, stored, revised, replace_notes="note" in payload)
+        await fulfilment.after_revision(conn, order_id, [item.sys_id for item in revised.items])
         after = await orders.get(conn, order_id)
         assert after is not None
         changes = revision_changes(render_order(stored), render_order(after))

@@ -1,0 +1,292 @@
+"""Fulfilment rules: decomposition, the outbound policy, initiation, sending and callbacks.
+
+All pure; the store fetches what they need and writes what they decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain import messages as m
+from app.domain.errors import ApiError, ErrorKind
+from app.domain.orders import NewOrder
+
+CALLBACK_STATES = ("pending", "fulfilled", "error")
+ACTIVE_RECORD_STATES = frozenset({"not_applicable", "pending"})
+DEFAULT_TARGET = "SOM"
+
+
+# --- decomposition ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DomainOrderPlan:
+    sys_id: str
+    line_item: str
+    parent: str | None
+
+
+def decompose_new_order(order: NewOrder, new_id: Callable[[], str]) -> list[DomainOrderPlan]:
+    by_external = {item.external_id: item.sys_id for item in order.items}
+    return decompose(
+        [(item.sys_id, by_external.get(item.parent_external_id or "")) for item in order.items],
+        new_id,
+    )
+
+
+def decompose(
+    items: Iterable[tuple[str, str | None]], new_id: Callable[[], str]
+) -> list[DomainOrderPlan]:
+    """One domain order per line item, (item sys_id, parent item sys_id) each; parents
+    first, so that a parent's row exists before its children's."""
+    items = list(items)
+    ids = {item: new_id() for item, _ in items}
+    parent_of = dict(items)
+
+    def depth(item: str) -> int:
+        return 0 if parent_of.get(item) is None else 1 + depth(parent_of[item] or "")
+
+    ordered = sorted(items, key=lambda pair: depth(pair[0]))
+    return [
+        DomainOrderPlan(ids[item], item, ids.get(parent) if parent else None)
+        for item, parent in ordered
+    ]
+
+
+# --- the Service Order Outbound Policy decision table ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Policy:
+    specification: str
+    action: str
+    hierarchical: bool
+    target: str
+
+
+def choose_policy(policies: Iterable[Policy], specification: str | None, action: str) -> Policy:
+    """A row for the specification and action, else for the specification and any action,
+    else CONTRACT.md's default: non-hierarchical, to SOM."""
+    rows = [p for p in policies if p.specification == specification]
+    for wanted in (action, ""):
+        for row in rows:
+            if row.action == wanted:
+                return row
+    return Policy(specification or "", "", hierarchical=False, target=DEFAULT_TARGET)
+
+
+# --- initiation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DomainOrder:
+    sys_id: str
+    parent: str | None
+    specification: str | None  # the specification's initial_version
+    action: str
+    fulfillment_state: str
+    updates_available: bool
+    has_active_record: bool
+    last_request_id: str | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """One initiation: records sharing a new Request ID, sent together to one system."""
+
+    request_id: str
+    target: str
+    domain_orders: tuple[str, ...]
+    previous_request_id: str | None
+
+
+def check_initiable(order_state: str) -> None:
+    if order_state in ("completed", "cancelled"):
+        raise ApiError(
+            ErrorKind.CONFLICT,
+            f"A service order in state {order_state} can't be sent for fulfilment.",
+            "/state",
+        )
+
+
+def plan_initiation(
+    domain_orders: list[DomainOrder], policies: list[Policy], new_id: Callable[[], str]
+) -> list[Group]:
+    """What "Create Outbound Fulfillment Request" (or, with updates available, "Revise
+    Outbound Request") creates: per root of work, the hierarchy under one Request ID when the
+    policy says hierarchical, else the single domain order."""
+    wanted = [
+        d
+        for d in domain_orders
+        if not d.has_active_record
+        and (d.updates_available or d.fulfillment_state in ("not_started", "error"))
+    ]
+    if not wanted:
+        raise ApiError(
+            ErrorKind.CONFLICT,
+            "Nothing to send: every domain order of this order "
+            "has an outbound request in progress or is fulfilled.",
+            "/",
+        )
+    wanted_ids = {d.sys_id for d in wanted}
+    children: dict[str, list[str]] = {}
+    for d in domain_orders:
+        if d.parent:
+            children.setdefault(d.parent, []).append(d.sys_id)
+    by_id = {d.sys_id: d for d in domain_orders}
+
+    def depth(d: DomainOrder) -> int:
+        return 0 if d.parent is None or d.parent not in by_id else 1 + depth(by_id[d.parent])
+
+    def descendants(sys_id: str) -> list[str]:
+        found = []
+        for child in children.get(sys_id, []):
+            found += [child, *descendants(child)]
+        return found
+
+    covered: set[str] = set()
+    groups = []
+    for d in sorted(wanted, key=depth):
+        if d.sys_id in covered:
+            continue
+        policy = choose_policy(policies, d.specification, d.action)
+        members = [d.sys_id]
+        if policy.hierarchical:
+            members += [c for c in descendants(d.sys_id) if c in wanted_ids and c not in covered]
+        covered.update(members)
+        previous = d.last_request_id if d.updates_available else None
+        groups.append(Group(new_id(), policy.target, tuple(members), previous))
+    return groups
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+def classify_send(status: int | None) -> str:
+    """accepted, retry (connection failure, timeout, 5xx, 429) or refused (other 4xx)."""
+    if status is None or status >= 500 or status == 429:
+        return "retry"
+    if 200 <= status < 300:
+        return "accepted"
+    return "refused"
+
+
+def outbound_payload(
+    request_id: str,
+    rendered_order: dict[str, Any],
+    domain_orders: dict[str, str],
+    previous_request_id: str | None,
+) -> dict[str, Any]:
+    """The TMF641 order sent to SOM/TOM: the order's items under their domain order ids.
+
+    `domain_orders` maps each line item id (as the order shows it) to be sent to its domain
+    order sys_id; relationships point at domain order ids too.
+    """
+    items = []
+    for item in rendered_order["serviceOrderItem"]:
+        if item["id"] not in domain_orders:
+            continue
+        sent = {k: v for k, v in item.items() if k not in ("ponr", "state", "version")}
+        sent["id"] = domain_orders[item["id"]]
+        sent["orderRelationship"] = [
+            {**rel, "id": domain_orders[rel["id"]]}
+            for rel in item.get("orderRelationship", [])
+            if rel["id"] in domain_orders
+        ]
+        items.append(sent)
+    payload: dict[str, Any] = {
+        "externalId": request_id,
+        "@type": "ServiceOrder",
+        "externalReference": [
+            {"id": rendered_order["id"], "externalReferenceType": "ServiceOrder"}
+        ],
+        "relatedParty": rendered_order.get("relatedParty", []),
+        "serviceOrderItem": items,
+    }
+    if previous_request_id:
+        payload["previousExternalId"] = previous_request_id
+    return payload
+
+
+# --- the outboundresponse callback -----------------------------------------------------------
+
+
+def check_callback(payload: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """(request id, [(domain order id, state)]), or the seed's texts for what is missing or
+    malformed, before anything is looked up."""
+    request_id = payload.get("externalId")
+    if not isinstance(request_id, str) or not request_id.strip():
+        raise ApiError(ErrorKind.MISSING_FIELD, m.OUTBOUND_EXTERNAL_ID_MISSING, "/externalId")
+    key = "serviceOrderItem" if "serviceOrderItem" in payload else "ServiceOrderItem"
+    items = payload.get(key)
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise ApiError(ErrorKind.MISSING_FIELD, m.PATCH_ITEM_MISSING, f"/{key}")
+    for index, item in enumerate(items):
+        if not isinstance(item.get("state"), str) or not item["state"].strip():
+            raise ApiError(
+                ErrorKind.MISSING_FIELD, m.OUTBOUND_ITEM_STATE_MISSING, f"/{key}/{index}/state"
+            )
+    for index, item in enumerate(items):
+        if item["state"].strip() not in CALLBACK_STATES:
+            raise ApiError(
+                ErrorKind.INVALID_FIELD,
+                m.OUTBOUND_FULFILMENT_STATE_INVALID,
+                f"/{key}/{index}/state",
+            )
+        if not isinstance(item.get("id"), str) or not item["id"].strip():
+            raise ApiError(
+                ErrorKind.INVALID_FIELD, m.OUTBOUND_DOMAIN_ORDER_ID_INVALID, f"/{key}/{index}/id"
+            )
+    return request_id.strip(), [(i["id"].strip(), i["state"].strip()) for i in items]
+
+
+def check_callback_records(
+    items: list[tuple[str, str]],
+    request_known: bool,
+    existing_domain_orders: set[str],
+    associated: set[str],
+) -> None:
+    """The checks that need the database's answers, in the seed's order."""
+    if not request_known:
+        raise ApiError(ErrorKind.INVALID_FIELD, m.OUTBOUND_EXTERNAL_ID_INVALID, "/externalId")
+    for index, (domain_order, _) in enumerate(items):
+        if domain_order not in existing_domain_orders:
+            raise ApiError(
+                ErrorKind.INVALID_FIELD,
+                m.OUTBOUND_DOMAIN_ORDER_ID_INVALID,
+                f"/serviceOrderItem/{index}/id",
+            )
+        if domain_order not in associated:
+            raise ApiError(
+                ErrorKind.INVALID_FIELD,
+                m.OUTBOUND_DOMAIN_ORDER_NOT_ASSOCIATED,
+                f"/serviceOrderItem/{index}/id",
+            )
+
+
+# --- completion ------------------------------------------------------------------------------
+
+
+def item_state_for(fulfillment_state: str, current: str) -> str:
+    return {"fulfilled": "completed", "error": "error", "pending": "in_progress"}.get(
+        fulfillment_state, current
+    )
+
+
+def order_state_for(item_states: list[str], current: str) -> str:
+    """completed when every item is, error when any is; otherwise in progress, except that a
+    revision not yet sent stays `revision_received`."""
+    if item_states and all(s == "completed" for s in item_states):
+        return "completed"
+    if any(s == "error" for s in item_states):
+        return "error"
+    return "revision_received" if current == "revision_received" else "in_progress"
+
+
+def reached_ponr(fulfillment_state: str, ponr_state: str) -> bool:
+    """An item's point of no return: its domain order reached the specification's ponr state."""
+    if ponr_state == "pending":
+        return fulfillment_state in ("pending", "fulfilled")
+    return fulfillment_state == "fulfilled"

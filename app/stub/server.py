@@ -1,0 +1,178 @@
+"""The stub's aiohttp application: SOM/TOM order endpoints, callbacks and test controls."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from app import logs
+from app.settings import Settings
+from app.stub.callbacks import Caller
+from app.stub.config import ConfigError, StubConfig
+from app.stub.records import Received, Registry
+
+SYSTEMS = ("som", "tom")
+# Modes that answer every order without accepting it: status, error code, reason.
+_REJECTIONS = {"fail": (500, 1, "Internal error"), "refuse": (400, 24, "Invalid body field")}
+
+SETTINGS = web.AppKey("stub_settings", Settings)
+CONFIG = web.AppKey("stub_config", StubConfig)
+REGISTRY = web.AppKey("stub_registry", Registry)
+CALLER = web.AppKey("stub_caller", Caller)
+TASKS = web.AppKey("stub_tasks", set[asyncio.Task[None]])
+
+
+def _error(status: int, code: int, reason: str, message: str) -> web.Response:
+    body = {"code": code, "reason": reason, "message": message}
+    return web.json_response(body, status=status)
+
+
+def _authorised(request: web.Request) -> bool:
+    settings = request.app[SETTINGS]
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    expected = aiohttp.encode_basic_auth(settings.stub_user, settings.stub_password)
+    token_ok = hmac.compare_digest(given.strip().encode(), expected.partition(" ")[2].encode())
+    return scheme.lower() == "basic" and token_ok
+
+
+def _shape_error(order: Any) -> str | None:
+    """Why `order` is not a service order the stub can fulfil, or None."""
+    if not isinstance(order, dict):
+        return "the body must be a JSON object"
+    if not isinstance(order.get("externalId"), str) or not order["externalId"]:
+        return "externalId is missing"
+    items = order.get("serviceOrderItem")
+    if not isinstance(items, list) or not items:
+        return "serviceOrderItem is missing"
+    if not all(isinstance(i, dict) and isinstance(i.get("id"), str) and i["id"] for i in items):
+        return "serviceOrderItem id is missing"
+    return None
+
+
+async def _read_order(request: web.Request) -> tuple[Any, str | None]:
+    try:
+        order = json.loads(await request.read())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, "the body is not valid JSON"
+    return order, _shape_error(order)
+
+
+async def service_order(request: web.Request) -> web.Response:
+    system = request.match_info["system"]
+    log = logs.get().bind(system=system)
+    if not _authorised(request):
+        log.warning("stub_order_unauthorised")
+        return web.json_response(
+            {"code": 41, "reason": "Invalid credentials", "message": "Invalid credentials"},
+            status=401,
+            headers={"WWW-Authenticate": f'Basic realm="stub {system}"'},
+        )
+    order, problem = await _read_order(request)
+    if problem is not None:
+        log.warning("stub_order_invalid", problem=problem)
+        return _error(400, 22, "Invalid body", f"Invalid payload: {problem}.")
+    external_id: str = order["externalId"]
+    log = log.bind(external_id=external_id)
+    config = request.app[CONFIG]
+    mode = config.mode
+    if mode == "slow":
+        await asyncio.sleep(config.slow_seconds)
+    registry = request.app[REGISTRY]
+    if mode in _REJECTIONS:
+        status, code, reason = _REJECTIONS[mode]
+        body = {"code": code, "reason": reason, "message": f"Order rejected (stub mode {mode})."}
+        registry.add(Received(system, external_id, order, status, body))
+        log.info("stub_order_received", mode=mode, status=status)
+        return web.json_response(body, status=status)
+    existing = registry.accepted(system, external_id)
+    if existing is not None:
+        existing.duplicates += 1
+        log.info("stub_order_received", mode=mode, status=201, duplicate=existing.duplicates)
+        return web.json_response(existing.answer_body, status=201)
+    body = {"id": uuid.uuid4().hex, "externalId": external_id, "state": "acknowledged"}
+    record = Received(system, external_id, order, 201, body)
+    registry.add(record)
+    log.info(
+        "stub_order_received",
+        mode=mode,
+        status=201,
+        stub_id=body["id"],
+        items=len(order["serviceOrderItem"]),
+    )
+    task = asyncio.create_task(
+        request.app[CALLER].fulfil(
+            record, config.callback_delay_seconds, config.error_specifications
+        )
+    )
+    tasks = request.app[TASKS]
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return web.json_response(body, status=201)
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return web.json_response(request.app[CONFIG].to_json())
+
+
+async def post_config(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    try:
+        config.update(json.loads(await request.read()))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _error(400, 22, "Invalid body", "the body is not valid JSON")
+    except ConfigError as exc:
+        return _error(400, 24, "Invalid body field", str(exc))
+    logs.get().info("stub_config_changed", **config.to_json())
+    return web.json_response(config.to_json())
+
+
+async def get_received(request: web.Request) -> web.Response:
+    return web.json_response(request.app[REGISTRY].to_json())
+
+
+async def delete_received(request: web.Request) -> web.Response:
+    request.app[REGISTRY].clear()
+    return web.Response(status=204)
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "up"})
+
+
+async def _callbacks(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        app[CALLER] = Caller(
+            session,
+            settings.stub_callback_url,
+            aiohttp.encode_basic_auth(settings.stub_callback_user, settings.stub_callback_password),
+        )
+        yield
+        tasks = app[TASKS]
+        pending = list(tasks)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def create_stub_app(settings: Settings) -> web.Application:
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[CONFIG] = StubConfig.from_settings(settings)
+    app[REGISTRY] = Registry()
+    app[TASKS] = set()
+    app.cleanup_ctx.append(_callbacks)
+    app.router.add_post(f"/{{system:{'|'.join(SYSTEMS)}}}/serviceOrder", service_order)
+    app.router.add_get("/stub/config", get_config)
+    app.router.add_post("/stub/config", post_config)
+    app.router.add_get("/stub/received", get_received)
+    app.router.add_delete("/stub/received", delete_received)
+    app.router.add_get("/health", health)
+    return app
