@@ -27,7 +27,14 @@ lint: $(STAMP)
 	$(BIN)/mypy app workers
 	$(BIN)/lint-imports
 
+# wrk is the cheapest load generator; as root with apt-get it is installed when missing, else
+# bench/ falls back to a Python one and says so. Knobs: see bench/README.md.
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 \
+		|| { echo "bench: installing wrk with apt-get ..."; \
+		     apt-get install -y -qq wrk >/dev/null 2>&1 \
+		     || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; } \
+		     || echo "bench: could not install wrk; using the Python load generator"; }
 	$(BIN)/python -m bench
 
 clean:
