@@ -121,7 +121,7 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> int:
     from app.dev import database_for_command
     from app.domain.errors import ApiError
     from app.store import catalog, db
-    from app.store.ordering import import_orders
+    from app.store.ordering import import_recorded
 
     path = Path(args.file)
     try:
@@ -144,7 +144,7 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> int:
             async with conn.transaction():
                 counts = await catalog.load(conn, parsed)
                 if document.get("orders"):
-                    counts["orders"] = await import_orders(conn, document["orders"], user="system")
+                    counts.update(await import_recorded(conn, document))
             return counts
         finally:
             await conn.close()

@@ -21,7 +21,7 @@ from app.domain.roles import ALL_ROLES, INTEGRATOR
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.settings import Settings
 from app.store import catalog, db, users
-from app.store.ordering import import_orders
+from app.store.ordering import import_recorded
 
 DEMO_USER = ("admin", "admin")
 # The stub's callbacks authenticate as this integration user (STUB_CALLBACK_USER's default).
@@ -58,7 +58,7 @@ async def _prepare_database(dsn: str, *, demo: bool) -> None:
                 document = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
                 async with conn.transaction():
                     await catalog.load(conn, parse_catalog(document))
-                    await import_orders(conn, document.get("orders", []), user="system")
+                    await import_recorded(conn, document)
             for name, password, roles in (
                 (*DEMO_USER, sorted(ALL_ROLES)),
                 (*STUB_CALLBACK_USER, [INTEGRATOR]),

@@ -12,7 +12,12 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 
 PROCESS_INBOUND = "process_inbound"
+SEND_OUTBOUND = "send_outbound"
 BATCH_SIZE = 100
+
+
+def send_job_id(request_id: str) -> str:
+    return f"send:{request_id}"
 
 
 def chunks(ids: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
@@ -38,3 +43,9 @@ def connect(url: str, queue_name: str) -> ArqRedis:
         job_deserializer=deserialize,
         default_queue_name=queue_name,
     )
+
+
+async def enqueue_sends(redis: ArqRedis, request_ids: list[str]) -> None:
+    """After the commit that wrote the records; a lost trigger is the sweeper's to find."""
+    for request_id in request_ids:
+        await redis.enqueue_job(SEND_OUTBOUND, request_id, _job_id=send_job_id(request_id))

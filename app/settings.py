@@ -171,6 +171,52 @@ SETTINGS: tuple[Setting, ...] = (
         "STUB_HOST", "127.0.0.1", str, "Address the SOM/TOM stub (`orderhub stub`) listens on."
     ),
     Setting("STUB_PORT", "8090", _port, "Port the SOM/TOM stub listens on."),
+    Setting(
+        "SOM_URL",
+        "http://127.0.0.1:8090/som/serviceOrder",
+        _url("http", "https"),
+        "Where outbound requests for SOM are POSTed.",
+    ),
+    Setting("SOM_USER", "stub", str, "HTTP Basic user for SOM."),
+    Setting("SOM_PASSWORD", "stub", str, "HTTP Basic password for SOM."),
+    Setting(
+        "TOM_URL",
+        "http://127.0.0.1:8090/tom/serviceOrder",
+        _url("http", "https"),
+        "Where outbound requests for TOM are POSTed.",
+    ),
+    Setting("TOM_USER", "stub", str, "HTTP Basic user for TOM."),
+    Setting("TOM_PASSWORD", "stub", str, "HTTP Basic password for TOM."),
+    Setting(
+        "OUTBOUND_AUTO",
+        "false",
+        _bool,
+        "Initiate the outbound request as soon as an order is created (else an agent does).",
+    ),
+    Setting(
+        "ORDERHUB_OUTBOUND_MAX_ATTEMPTS",
+        "5",
+        _positive_int,
+        "Sends of one outbound request before it is given up (records deleted, work note).",
+    ),
+    Setting(
+        "ORDERHUB_OUTBOUND_TIMEOUT_SECONDS",
+        "5",
+        _positive_float,
+        "How long one send to SOM/TOM may take.",
+    ),
+    Setting(
+        "ORDERHUB_BREAKER_THRESHOLD",
+        "3",
+        _positive_int,
+        "Consecutive failed sends to a system that open its circuit breaker.",
+    ),
+    Setting(
+        "ORDERHUB_BREAKER_COOLDOWN_SECONDS",
+        "5",
+        _positive_float,
+        "How long an open breaker parks sends before trying the system again.",
+    ),
     Setting("STUB_USER", "stub", str, "User the stub expects in orders' HTTP Basic auth."),
     Setting("STUB_PASSWORD", "stub", str, "Password the stub expects in orders' HTTP Basic auth."),
     Setting(
@@ -237,6 +283,17 @@ class Settings:
     stub_error_specifications: str
     stub_mode: str
     stub_slow_seconds: float
+    som_url: str
+    som_user: str
+    som_password: str
+    tom_url: str
+    tom_user: str
+    tom_password: str
+    outbound_auto: bool
+    orderhub_outbound_max_attempts: int
+    orderhub_outbound_timeout_seconds: float
+    orderhub_breaker_threshold: int
+    orderhub_breaker_cooldown_seconds: float
 
     @property
     def data_dir(self) -> Path:
@@ -253,6 +310,15 @@ class Settings:
             except ValueError as exc:
                 raise SettingsError(f"setting {setting.env}={raw!r} is invalid: {exc}") from None
         return cls(**values)
+
+    def target(self, system: str) -> tuple[str, str, str]:
+        """(url, user, password) of SOM or TOM."""
+        prefix = system.lower()
+        return (
+            getattr(self, f"{prefix}_url"),
+            getattr(self, f"{prefix}_user"),
+            getattr(self, f"{prefix}_password"),
+        )
 
     def require_servers(self) -> None:
         """Processes other than `orderhub dev` need both servers named explicitly."""

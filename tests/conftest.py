@@ -92,7 +92,7 @@ async def demo_template_db(postgres_admin_url: str, template_db: str) -> AsyncIt
     """The template plus the demo catalogue's reference data."""
     from app.domain.catalog import parse_catalog
     from app.store import catalog
-    from app.store.ordering import import_orders
+    from app.store.ordering import import_recorded
 
     name = f"orderhub_demo_tpl_{RUN_ID}"
     admin = await asyncpg.connect(postgres_admin_url)
@@ -101,7 +101,7 @@ async def demo_template_db(postgres_admin_url: str, template_db: str) -> AsyncIt
     try:
         document = json.loads(DEMO_CATALOG.read_text())
         await catalog.load(conn, parse_catalog(document))
-        await import_orders(conn, document["orders"], user="admin")
+        await import_recorded(conn, document)
     finally:
         await conn.close()
     yield name

@@ -428,14 +428,18 @@ def test_catalog_commands_have_help() -> None:
 
 
 async def test_cli_loads_the_demo_file(database_url: str, pool: asyncpg.Pool) -> None:
-    # The example orders are imported once; a second load finds them and imports none.
-    for orders, total in ((4, 27), (0, 23)):
+    # The example orders and outbound request are imported once; a second load imports none.
+    for orders, records, total in ((4, 1, 28), (0, 0, 23)):
         result = orderhub("catalog", "load", str(DEMO_FILE), env={"DATABASE_URL": database_url})
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
-        for section, count in {**DEMO_COUNTS, "orders": orders}.items():
+        for section, count in {
+            **DEMO_COUNTS,
+            "orders": orders,
+            "outbound_requests": records,
+        }.items():
             assert f"  {section:<18} {count:>5}" in lines
-        assert lines[-1] == f"catalogue loaded: {total} records in 9 sections"
+        assert lines[-1] == f"catalogue loaded: {total} records in 10 sections"
     async with pool.acquire() as conn:
         assert await table_counts(conn) == DEMO_COUNTS
 

@@ -14,8 +14,8 @@ from arq import Retry
 from app import logs
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.ingestion import retry_delay
-from app.jobs import PROCESS_INBOUND, chunks
-from app.store import db, inbound
+from app.jobs import PROCESS_INBOUND, chunks, enqueue_sends
+from app.store import db, fulfilling, inbound
 
 log = logs.get("orderhub.worker.inbound")
 WAITING_DELAY = 0.2
@@ -40,6 +40,9 @@ async def process_inbound(ctx: dict[str, Any], ids: list[str] | str) -> dict[str
         log.exception("inbound_batch_failed", attempt=attempt)
         return await _one_by_one(ctx, batch, attempt)
     counts = _log_outcomes(result)
+    await _auto_initiate(
+        ctx, [queue_id for queue_id, _, state in result.outcomes if state == "done"]
+    )
     if result.waiting:
         raise Retry(defer=WAITING_DELAY)
     return counts
@@ -54,6 +57,18 @@ async def _process(ctx: dict[str, Any], batch: list[str], attempt: int) -> inbou
             attempt=attempt,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
         )
+
+
+async def _auto_initiate(ctx: dict[str, Any], order_ids: list[str]) -> None:
+    """OUTBOUND_AUTO: created orders go out at once; a failure leaves them to the agent."""
+    if not order_ids or not ctx["settings"].outbound_auto:
+        return
+    try:
+        async with ctx["pool"].acquire() as conn:
+            request_ids = await fulfilling.auto_initiate(conn, order_ids)
+        await enqueue_sends(ctx["redis"], request_ids)
+    except Exception:
+        log.exception("auto_initiate_failed", order_ids=order_ids)
 
 
 async def _one_by_one(ctx: dict[str, Any], batch: list[str], attempt: int) -> dict[str, int]:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import structlog
 from arq import cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from app import logs
-from app.jobs import PROCESS_INBOUND, deserialize, serialize
+from app.jobs import PROCESS_INBOUND, SEND_OUTBOUND, deserialize, serialize
 from app.settings import Settings
 from app.store import db
 from workers.heartbeat import heartbeat, heartbeat_key
 from workers.inbound import process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
+from workers.outbound import send_outbound, sweep_outbound
 
 log = logs.get("orderhub.worker")
 
@@ -31,12 +33,15 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             max_size=settings.orderhub_db_pool_size,
             connect_timeout=settings.orderhub_db_timeout,
         )
+        ctx["http"] = aiohttp.ClientSession()
         await heartbeat(ctx)
         log.info("worker_started", queue=settings.orderhub_queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         if "pool" in ctx:
             await ctx["pool"].close()
+        if "http" in ctx:
+            await ctx["http"].close()
         await ctx["redis"].delete(heartbeat_key(settings.orderhub_queue_name))
         log.info("worker_stopped")
 
@@ -47,10 +52,25 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         structlog.contextvars.unbind_contextvars("job_id")
 
     return Worker(
-        functions=[func(process_inbound, name=PROCESS_INBOUND, max_tries=1000, timeout=30)],
+        functions=[
+            func(process_inbound, name=PROCESS_INBOUND, max_tries=1000, timeout=30),
+            func(
+                send_outbound,
+                name=SEND_OUTBOUND,
+                max_tries=1000,
+                timeout=settings.orderhub_outbound_timeout_seconds + 10,
+            ),
+        ],
         cron_jobs=[
             cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
             cron(purge_claims, minute={7, 37}, second=0, run_at_startup=False),
+            cron(
+                sweep_outbound,
+                second=set(range(2, 60, 5)),
+                run_at_startup=True,
+                unique=False,
+                timeout=60,
+            ),
             cron(
                 sweep_inbound,
                 second=set(range(0, 60, 5)),

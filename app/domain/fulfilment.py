@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import messages as m
+from app.domain.dates import format_date
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.orders import NewOrder
 
@@ -290,3 +291,33 @@ def reached_ponr(fulfillment_state: str, ponr_state: str) -> bool:
     if ponr_state == "pending":
         return fulfillment_state in ("pending", "fulfilled")
     return fulfillment_state == "fulfilled"
+
+
+def render_record(row: dict[str, Any]) -> dict[str, Any]:
+    """An Outbound Request record (outbound-requests.txt, Table 1) as the operator API shows it."""
+    return {
+        "number": row["number"],
+        "state": row["state"],
+        "requestId": row["request_id"],
+        "sourceRecord": row["source_record"],
+        "table": row["table_name"],
+        "domainOrderId": row["domain_order"],
+        "target": row["target"],
+        "previousRequestId": row["previous_request_id"],
+        "attempts": row["attempts"],
+        "createdAt": format_date(row["created_at"]),
+        "updatedAt": format_date(row["updated_at"]),
+        "response": row["response"],
+    }
+
+
+def render_domain_order(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["sys_id"],
+        "serviceOrderItemId": row["item_id"],
+        "parentId": row["parent"],
+        "fulfillmentState": row["fulfillment_state"],
+        "updatesAvailable": row["updates_available"],
+        "createdAt": format_date(row["created_at"]),
+        "updatedAt": format_date(row["updated_at"]),
+    }

@@ -7,7 +7,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from app import jobs
-from app.http import health, keys, middlewares, openapi, operator, queue, service_orders, tmf_api
+from app.http import (
+    fulfilment,
+    health,
+    keys,
+    middlewares,
+    openapi,
+    operator,
+    queue,
+    service_orders,
+    tmf_api,
+)
 from app.http.auth_cache import AuthCache
 from app.http.ingest import Ingestor
 from app.settings import Settings
@@ -54,4 +64,5 @@ def create_app(settings: Settings) -> web.Application:
     tmf_api.setup(app)
     openapi.setup(app)
     queue.setup(app)
+    fulfilment.setup(app)
     return app

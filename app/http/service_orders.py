@@ -17,7 +17,9 @@ from app.http import keys
 from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
 from app.http.schemas.listing import ServiceOrderListQuery, field_names, load_query, project
+from app.jobs import enqueue_sends
 from app.store import inbound_status, orders
+from app.store.fulfilling import auto_initiate
 from app.store.inbound import Entry
 from app.store.ordering import cancel_order, create_order_once, revise_order
 
@@ -65,6 +67,8 @@ async def create(request: web.Request) -> web.Response:
             user=user,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
         )
+        if settings.outbound_auto and status == 201:
+            await enqueue_sends(request.app[keys.REDIS], await auto_initiate(conn, [body["id"]]))
     return ok_json(body, status=status)
 
 

@@ -188,7 +188,7 @@ RETURNING d.order_id
 ORDER_PROGRESS = """
 SELECT o.sys_id AS order_id, o.state AS order_state, o.account, i.sys_id AS item,
        i.state AS item_state, i.action, i.inventory, i.specification, i.location,
-       i.external_id AS item_id, s.ponr_state, d.fulfillment_state
+       i.external_id AS item_id, i.ponr AS item_ponr, s.ponr_state, d.fulfillment_state
   FROM service_order o
   JOIN order_line_item i ON i.order_id = o.sys_id
   JOIN domain_order d ON d.line_item = i.sys_id
@@ -248,3 +248,40 @@ async def apply_states(
 async def order_progress(conn: Connection, order_id: str) -> list[dict[str, Any]]:
     """Every item of the order with its domain order's state, the order row locked."""
     return [dict(r) for r in await conn.fetch(ORDER_PROGRESS, order_id)]
+
+
+RECORD_EXISTS = "SELECT EXISTS (SELECT 1 FROM outbound_request WHERE number = $1)"
+RENAME_FIRST_DOMAIN_ORDER = """
+UPDATE domain_order SET sys_id = $2, fulfillment_state = $3
+ WHERE sys_id = (SELECT d.sys_id FROM domain_order d JOIN order_line_item i
+                   ON i.sys_id = d.line_item
+                  WHERE d.order_id = $1 ORDER BY i.position LIMIT 1)
+"""
+INSERT_IMPORTED_RECORD = """
+INSERT INTO outbound_request (number, request_id, state, source_record, domain_order, target)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+
+
+async def import_records(conn: Connection, documents: list[dict[str, Any]]) -> int:
+    """Outbound requests recorded elsewhere (the demo's): the order's first domain order takes
+    the recorded id. Records that exist are left alone."""
+    imported = 0
+    for doc in documents:
+        if await conn.fetchval(RECORD_EXISTS, doc["number"]):
+            continue
+        domain_state = doc["state"] if doc["state"] != "not_applicable" else "not_started"
+        await conn.execute(
+            RENAME_FIRST_DOMAIN_ORDER, doc["order"], doc["domain_order"], domain_state
+        )
+        await conn.execute(
+            INSERT_IMPORTED_RECORD,
+            doc["number"],
+            doc["request_id"],
+            doc["state"],
+            doc["order"],
+            doc["domain_order"],
+            doc["target"],
+        )
+        imported += 1
+    return imported

@@ -260,3 +260,13 @@ async def create_order_once(
         body = echo_order(payload, stored, state="new")
         await idempotency.save(conn, [(c.key, c.body_hash, 201, body) for c in claims])
     return 201, body
+
+
+async def import_recorded(conn: Connection, document: dict[str, Any]) -> dict[str, int]:
+    """The orders and outbound requests of a catalogue file, as recorded; safe to repeat."""
+    counts = {"orders": await import_orders(conn, document.get("orders", []), user="system")}
+    if document.get("outbound_requests"):
+        counts["outbound_requests"] = await fulfilment.import_records(
+            conn, document["outbound_requests"]
+        )
+    return counts

@@ -1,0 +1,215 @@
+"""Fulfilment flows over the store: initiate, send outcomes, callbacks and completion.
+
+Each runs in one transaction and changes nothing when a rule refuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain.errors import ApiError, ErrorKind
+from app.domain.fulfilment import (
+    check_callback,
+    check_callback_records,
+    check_initiable,
+    item_state_for,
+    order_state_for,
+    outbound_payload,
+    plan_initiation,
+    reached_ponr,
+)
+from app.domain.orders import new_sys_id
+from app.domain.rendering import render_order
+from app.domain.states import EVENTS
+from app.store import fulfilment, inventory, orders
+from app.store.db import Connection
+
+SYSTEM_USER = "system"
+
+SET_ITEMS = """
+UPDATE order_line_item i SET state = u.state, ponr = u.ponr
+  FROM unnest($1::text[], $2::text[], $3::bool[]) AS u(sys_id, state, ponr)
+ WHERE i.sys_id = u.sys_id AND (i.state, i.ponr) IS DISTINCT FROM (u.state, u.ponr)
+"""
+SET_ORDER = """
+UPDATE service_order
+   SET state = $2, ponr = $3, updated_at = now(),
+       completion_date = CASE WHEN $2 = 'completed' THEN COALESCE(completion_date, now())
+                              ELSE completion_date END
+ WHERE sys_id = $1
+"""
+START_ITEMS = """
+UPDATE order_line_item i SET state = 'in_progress'
+  FROM domain_order d
+ WHERE d.line_item = i.sys_id AND d.sys_id = ANY($1)
+   AND i.state IN ('new', 'revision_received', 'error')
+"""
+
+
+@dataclass
+class Initiated:
+    records: list[dict[str, Any]]
+    request_ids: list[str]
+
+
+async def initiate(conn: Connection, order_id: str, *, user: str) -> Initiated:
+    """Create (or, with updates available, revise) the outbound request of an order."""
+    async with conn.transaction():
+        state = await fulfilment.lock_order_state(conn, order_id)
+        if state is None:
+            raise ApiError(ErrorKind.NOT_FOUND, f"No service order with id {order_id}.", "/id")
+        check_initiable(state)
+        groups = plan_initiation(
+            await fulfilment.domain_orders(conn, order_id),
+            await fulfilment.policies(conn),
+            new_sys_id,
+        )
+        inserted = await fulfilment.insert_records(conn, order_id, groups)
+        for group in groups:
+            numbers = sorted(r["number"] for r in inserted if r["request_id"] == group.request_id)
+            revision = (
+                f", revising {group.previous_request_id}" if group.previous_request_id else ""
+            )
+            await orders.add_work_note(
+                conn,
+                order_id,
+                None,
+                f"Outbound request {', '.join(numbers)} created for {group.target} with Request "
+                f"ID {group.request_id}{revision}; state Not applicable.",
+                user,
+            )
+        records = [
+            r
+            for r in await fulfilment.records_of_order(conn, order_id)
+            if r["request_id"] in {g.request_id for g in groups}
+        ]
+    return Initiated(records, [g.request_id for g in groups])
+
+
+@dataclass
+class Send:
+    request_id: str
+    target: str
+    order_id: str
+    numbers: list[str]
+    payload: dict[str, Any]
+
+
+async def prepare_send(conn: Connection, request_id: str) -> Send | None:
+    """What to POST for a Request ID; None when nothing is left to send (sent or given up)."""
+    records = [
+        r
+        for r in await fulfilment.records_of_request(conn, request_id)
+        if r["state"] == "not_applicable"
+    ]
+    if not records:
+        return None
+    order_id = records[0]["source_record"]
+    stored = await orders.get(conn, order_id)
+    assert stored is not None
+    items = {
+        d["sys_id"]: d["item_id"] for d in await fulfilment.domain_orders_of_order(conn, order_id)
+    }
+    wanted = {items[r["domain_order"]]: r["domain_order"] for r in records}
+    payload = outbound_payload(
+        request_id,
+        render_order(stored, ponr_strings=False),
+        wanted,
+        records[0]["previous_request_id"],
+    )
+    return Send(request_id, records[0]["target"], order_id, [r["number"] for r in records], payload)
+
+
+async def sent(conn: Connection, send: Send, attempts: int) -> None:
+    """The system accepted: records pending, the order and its items in progress."""
+    async with conn.transaction():
+        rows = await fulfilment.mark_pending(conn, send.request_id, attempts)
+        if not rows:
+            return
+        await conn.execute(START_ITEMS, [r["domain_order"] for r in rows])
+        stored = await orders.lock(conn, send.order_id)
+        assert stored is not None
+        state = stored.order["state"]
+        if state in EVENTS["start"].sources:
+            await conn.execute(
+                SET_ORDER, send.order_id, EVENTS["start"].target, stored.order["ponr"]
+            )
+        await orders.add_work_note(
+            conn,
+            send.order_id,
+            None,
+            f"Outbound request {', '.join(send.numbers)} (Request ID {send.request_id}) sent to "
+            f"{send.target} after {attempts} attempt(s); state Pending.",
+            SYSTEM_USER,
+        )
+
+
+async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> None:
+    """Retries exhausted or refused: the records go, as the seed's agent does (P25)."""
+    async with conn.transaction():
+        deleted = await fulfilment.delete_unsent(conn, send.request_id)
+        if not deleted:
+            return
+        await orders.add_work_note(
+            conn,
+            send.order_id,
+            None,
+            f"Outbound request {', '.join(send.numbers)} (Request ID {send.request_id}) to "
+            f"{send.target} failed after {attempts} attempt(s): {reason}. The records were "
+            "deleted; the outbound request can be initiated again.",
+            SYSTEM_USER,
+        )
+
+
+async def callback(conn: Connection, payload: dict[str, Any]) -> None:
+    """outboundresponse: the whole body is checked before anything changes."""
+    request_id, items = check_callback(payload)
+    async with conn.transaction():
+        known, existing, associated = await fulfilment.callback_facts(
+            conn, request_id, [d for d, _ in items]
+        )
+        check_callback_records(items, known, existing, associated)
+        for order_id in sorted(await fulfilment.apply_states(conn, request_id, items, payload)):
+            await progress(conn, order_id)
+
+
+async def progress(conn: Connection, order_id: str) -> None:
+    """Items, order, point of no return and inventory, from the domain orders' states."""
+    rows = await fulfilment.order_progress(conn, order_id)
+    if not rows:
+        return
+    order_state = rows[0]["order_state"]
+    if order_state in ("cancelled", "completed"):
+        return
+    item_states, ponrs = [], []
+    for row in rows:
+        state = item_state_for(row["fulfillment_state"], row["item_state"])
+        if state == "completed" and row["item_state"] != "completed":
+            await inventory.apply(conn, row, new_sys_id())
+        if state == "error" and row["item_state"] != "error":
+            await orders.add_work_note(
+                conn,
+                order_id,
+                row["item"],
+                f"Domain order of line item {row['item_id']} reported error.",
+                SYSTEM_USER,
+            )
+        item_states.append(state)
+        ponrs.append(
+            row["item_ponr"]
+            or reached_ponr(row["fulfillment_state"], row["ponr_state"] or "fulfilled")
+        )
+    await conn.execute(SET_ITEMS, [r["item"] for r in rows], item_states, ponrs)
+    await conn.execute(SET_ORDER, order_id, order_state_for(item_states, order_state), any(ponrs))
+
+
+async def auto_initiate(conn: Connection, order_ids: list[str]) -> list[str]:
+    """OUTBOUND_AUTO: initiate new orders as the agent would; returns the Request IDs."""
+    request_ids: list[str] = []
+    for order_id in order_ids:
+        try:
+            request_ids += (await initiate(conn, order_id, user=SYSTEM_USER)).request_ids
+        except ApiError:
+            continue  # nothing to send (a replayed create), or the order is closed
+    return request_ids

@@ -1,0 +1,88 @@
+"""The whole system as real processes (API, worker, SOM/TOM stub) on one test database."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+from app.embedded import free_port
+from tests.conftest import TEST_USERS
+from tests.processes import Response, request, start, stop, wait_ready
+
+
+def basic(user: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{TEST_USERS[user][0]}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@dataclass
+class System:
+    api: str
+    stub: str
+    env: dict[str, str]
+    log_dir: Path
+    workers: list[Popen[bytes]] = field(default_factory=list)
+
+    def call(self, method: str, path: str, user: str = "integrator", body: Any = None) -> Response:
+        return request(method, self.api + path, json_body=body, headers=basic(user))
+
+    def stub_call(self, method: str, path: str, body: Any = None) -> Response:
+        return request(method, self.stub + path, json_body=body)
+
+    def start_worker(self) -> Popen[bytes]:
+        worker = start("worker", env=self.env, log=self.log_dir / f"worker{len(self.workers)}.log")
+        self.workers.append(worker)
+        return worker
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Polls until `check` returns something truthy; bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} not reached within {timeout}s")
+
+
+@contextmanager
+def running_system(
+    database_url: str, redis_url: str, queue: str, log_dir: Path, **extra: str
+) -> Iterator[System]:
+    api_port, stub_port = free_port(), free_port()
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ORDERHUB_QUEUE_NAME": queue,
+        "PORT": str(api_port),
+        "STUB_PORT": str(stub_port),
+        "STUB_CALLBACK_URL": f"http://127.0.0.1:{api_port}",
+        "STUB_CALLBACK_USER": "integrator",
+        "STUB_CALLBACK_PASSWORD": TEST_USERS["integrator"][0],
+        "STUB_CALLBACK_DELAY_SECONDS": "0.3",
+        "SOM_URL": f"http://127.0.0.1:{stub_port}/som/serviceOrder",
+        "TOM_URL": f"http://127.0.0.1:{stub_port}/tom/serviceOrder",
+        "ORDERHUB_SWEEP_AFTER_SECONDS": "2",
+        "ORDERHUB_BREAKER_COOLDOWN_SECONDS": "1",
+        **extra,
+    }
+    processes = [
+        start("serve", env=env, log=log_dir / "api.log"),
+        start("stub", env=env, log=log_dir / "stub.log"),
+    ]
+    system = System(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{stub_port}", env, log_dir)
+    try:
+        wait_ready(system.api, 30, processes[0])
+        wait_for(lambda: request("GET", system.stub + "/health").status == 200, 30, "stub up")
+        system.start_worker()
+        yield system
+    finally:
+        for process in [*system.workers, *processes]:
+            stop(process)

@@ -1,0 +1,119 @@
+"""Sending outbound requests to SOM/TOM: one job per Request ID, and the sweeper.
+
+The records were written by the transaction that decided them; this job only delivers.
+Every retry of one send carries the same Request ID (`externalId`), so the receiver can drop
+a duplicate; a circuit breaker per system parks sends while it is down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from arq import Retry
+
+from app import logs
+from app.domain.breaker import CircuitBreaker
+from app.domain.fulfilment import classify_send
+from app.domain.ingestion import retry_delay
+from app.jobs import SEND_OUTBOUND, send_job_id
+from app.store import db, fulfilling, fulfilment
+
+log = logs.get("orderhub.worker.outbound")
+SWEEP_BATCH = 1000
+
+
+def breaker(ctx: dict[str, Any], target: str) -> CircuitBreaker:
+    settings = ctx["settings"]
+    breakers: dict[str, CircuitBreaker] = ctx.setdefault("breakers", {})
+    if target not in breakers:
+        breakers[target] = CircuitBreaker(
+            settings.orderhub_breaker_threshold, settings.orderhub_breaker_cooldown_seconds
+        )
+    return breakers[target]
+
+
+async def _post(
+    ctx: dict[str, Any], target: str, payload: dict[str, Any]
+) -> tuple[int | None, str]:
+    """(HTTP status or None when no answer came, a short reason)."""
+    url, user, password = ctx["settings"].target(target)
+    timeout = aiohttp.ClientTimeout(total=ctx["settings"].orderhub_outbound_timeout_seconds)
+    try:
+        async with ctx["http"].post(
+            url, json=payload, timeout=timeout, auth=aiohttp.BasicAuth(user, password)
+        ) as resp:
+            text = (await resp.text())[:200]
+            return resp.status, f"HTTP {resp.status} {text}".strip()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return None, f"no answer from {target} ({type(exc).__name__})"
+
+
+async def send_outbound(ctx: dict[str, Any], request_id: str) -> str:
+    try:
+        return await _send(ctx, request_id)
+    except Retry:
+        raise
+    except Exception as exc:
+        if db.is_transient(exc):
+            raise Retry(defer=retry_delay(ctx.get("job_try", 1))) from exc
+        raise
+
+
+async def _send(ctx: dict[str, Any], request_id: str) -> str:
+    settings = ctx["settings"]
+    async with ctx["pool"].acquire() as conn:
+        send = await fulfilling.prepare_send(conn, request_id)
+    if send is None:
+        return "nothing to send"
+    fields = {
+        "outbound_request_id": request_id,
+        "order_id": send.order_id,
+        "fo_numbers": send.numbers,
+        "target": send.target,
+    }
+    circuit = breaker(ctx, send.target)
+    wait = circuit.wait()
+    if wait > 0:
+        log.info("outbound_parked", retry_in=round(wait, 2), **fields)
+        raise Retry(defer=wait)
+    async with ctx["pool"].acquire() as conn:
+        attempts = await fulfilment.count_attempt(conn, request_id)
+    if attempts is None:
+        return "nothing to send"
+    status, reason = await _post(ctx, send.target, send.payload)
+    outcome = classify_send(status)
+    log.info("outbound_sent", attempt=attempts, status=status, outcome=outcome, **fields)
+    if outcome == "accepted":
+        circuit.success()
+        async with ctx["pool"].acquire() as conn:
+            await fulfilling.sent(conn, send, attempts)
+        return "sent"
+    if outcome == "retry":
+        circuit.failure()
+        if attempts < settings.orderhub_outbound_max_attempts:
+            raise Retry(defer=retry_delay(attempts))
+    else:
+        circuit.success()  # the system answered: it is up, it refused this one
+    async with ctx["pool"].acquire() as conn:
+        await fulfilling.given_up(conn, send, attempts, reason)
+    log.warning("outbound_given_up", attempt=attempts, reason=reason, **fields)
+    return "given up"
+
+
+async def sweep_outbound(ctx: dict[str, Any]) -> int:
+    """Re-enqueues sends whose job was lost."""
+    settings = ctx["settings"]
+    async with ctx["pool"].acquire() as conn:
+        due = await fulfilment.unsent_for_sweep(
+            conn, older_than=settings.orderhub_sweep_after_seconds, limit=SWEEP_BATCH
+        )
+    enqueued = 0
+    for request_id in due or []:
+        if await ctx["redis"].enqueue_job(
+            SEND_OUTBOUND, request_id, _job_id=send_job_id(request_id)
+        ):
+            enqueued += 1
+    if enqueued:
+        log.info("outbound_swept", enqueued=enqueued)
+    return enqueued
