@@ -7,6 +7,7 @@ order it creates, makes a second run do nothing for it.
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import structlog
 from arq import Retry
@@ -122,7 +123,9 @@ async def sweep_inbound(ctx: dict[str, Any]) -> int:
         return 0
     enqueued = 0
     for chunk in chunks(due):
-        if await ctx["redis"].enqueue_job(PROCESS_INBOUND, chunk, _job_id=chunk[0]):
+        # A job id of its own: a live job holding some of these entries must not block the
+        # others; a second run over an entry already processed does nothing.
+        if await ctx["redis"].enqueue_job(PROCESS_INBOUND, chunk, _job_id=f"sweep:{uuid4().hex}"):
             enqueued += len(chunk)
     if enqueued:
         log.info("inbound_swept", checked=len(due), enqueued=enqueued)
