@@ -82,6 +82,12 @@ class Characteristic:
     value_type: str
     options: tuple[str, ...]
 
+    def allows(self, value: str) -> bool:
+        if not self.options:
+            return True
+        wanted = option_key(value)
+        return any(option_key(option) == wanted for option in self.options)
+
 
 @dataclass(frozen=True)
 class Specification:
@@ -97,6 +103,13 @@ class Specification:
     service_type: str
     ponr_state: str
     characteristics: tuple[Characteristic, ...]
+
+    def characteristic(self, name: str) -> Characteristic | None:
+        wanted = name.strip().casefold()
+        for spec in self.characteristics:
+            if spec.name.strip().casefold() == wanted:
+                return spec
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Reference records an order is checked against, as the store hands them to the rules.
 
+Specifications and inventories are the catalogue's own records (app.domain.catalog).
+
 The store fetches every record an order names in a fixed number of queries; the rules then
 decide without further I/O.
 """
@@ -7,9 +9,8 @@ decide without further I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.domain.catalog import option_key
+from app.domain.catalog import Characteristic, Inventory, Location, Offering, Specification
 
 
 @dataclass(frozen=True)
@@ -18,81 +19,6 @@ class Party:
     external_id: str | None
     name: str
     kind: str  # account | contact | consumer
-
-
-@dataclass(frozen=True)
-class Location:
-    sys_id: str
-    external_id: str | None
-
-
-@dataclass(frozen=True)
-class Offering:
-    sys_id: str
-    external_id: str | None
-
-
-@dataclass(frozen=True)
-class CharacteristicSpec:
-    name: str
-    value_type: str
-    options: tuple[str, ...]
-
-    def allows(self, value: str) -> bool:
-        if not self.options:
-            return True
-        wanted = option_key(value)
-        return any(option_key(option) == wanted for option in self.options)
-
-
-@dataclass(frozen=True)
-class Specification:
-    sys_id: str
-    initial_version: str
-    external_id: str | None
-    name: str
-    internal_version: int
-    version: str
-    status: str
-    service_type: str
-    ponr_state: str
-    characteristics: tuple[CharacteristicSpec, ...]
-
-    def characteristic(self, name: str) -> CharacteristicSpec | None:
-        wanted = name.strip().casefold()
-        for spec in self.characteristics:
-            if spec.name.strip().casefold() == wanted:
-                return spec
-        return None
-
-    @classmethod
-    def from_row(cls, row: Any) -> Specification:
-        return cls(
-            sys_id=row["sys_id"],
-            initial_version=row["initial_version"],
-            external_id=row["external_id"],
-            name=row["name"],
-            internal_version=row["internal_version"],
-            version=row["version"],
-            status=row["status"],
-            service_type=row["service_type"],
-            ponr_state=row["ponr_state"],
-            characteristics=tuple(
-                CharacteristicSpec(c["name"], c.get("value_type", ""), tuple(c.get("options", [])))
-                for c in row["characteristics"]
-            ),
-        )
-
-
-@dataclass(frozen=True)
-class Inventory:
-    sys_id: str
-    external_id: str | None
-    specification: str
-    location: str | None
-    account: str | None
-    state: str
-    characteristics: dict[str, str]
 
 
 @dataclass
@@ -137,3 +63,15 @@ class ReferenceIds:
             "specifications",
         ):
             getattr(self, name).update(getattr(other, name))
+
+
+__all__ = [
+    "Characteristic",
+    "Inventory",
+    "Location",
+    "Offering",
+    "Party",
+    "ReferenceIds",
+    "References",
+    "Specification",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.references import (
+    Characteristic,
     Inventory,
     Location,
     Offering,
@@ -23,8 +24,8 @@ PARTIES = {
     "contact": _BY_ID.format(extra=", name", table="customer_contact"),
     "consumer": _BY_ID.format(extra=", name", table="consumer"),
 }
-LOCATIONS = _BY_ID.format(extra="", table="location")
-OFFERINGS = _BY_ID.format(extra="", table="service_offering")
+LOCATIONS = _BY_ID.format(extra=", name", table="location")
+OFFERINGS = _BY_ID.format(extra=", name", table="service_offering")
 INVENTORIES = _BY_ID.format(
     extra=", specification, location, account, state, characteristics", table="product_inventory"
 )
@@ -55,11 +56,11 @@ async def fetch(conn: Connection, ids: ReferenceIds) -> References:
     if ids.locations:
         for row in await conn.fetch(LOCATIONS, list(ids.locations)):
             for key in _keys(row):
-                refs.locations[key] = Location(row["sys_id"], row["external_id"])
+                refs.locations[key] = Location(row["sys_id"], row["external_id"], row["name"])
     if ids.offerings:
         for row in await conn.fetch(OFFERINGS, list(ids.offerings)):
             for key in _keys(row):
-                refs.offerings[key] = Offering(row["sys_id"], row["external_id"])
+                refs.offerings[key] = Offering(row["sys_id"], row["external_id"], row["name"])
     inventory_specs: set[str] = set()
     if ids.inventories:
         for row in await conn.fetch(INVENTORIES, list(ids.inventories)):
@@ -77,12 +78,30 @@ async def fetch(conn: Connection, ids: ReferenceIds) -> References:
                 refs.inventories[key] = inventory
     if ids.specifications:
         for row in await conn.fetch(SPECIFICATIONS, list(ids.specifications)):
-            spec = Specification.from_row(row)
+            spec = _specification(row)
             refs.specifications.setdefault(row["ref"], []).append(spec)
             refs.specification_versions[spec.sys_id] = spec
     missing = inventory_specs - refs.specification_versions.keys()
     if missing:
         for row in await conn.fetch(SPECIFICATIONS_BY_SYS_ID, list(missing)):
-            spec = Specification.from_row(row)
+            spec = _specification(row)
             refs.specification_versions[spec.sys_id] = spec
     return refs
+
+
+def _specification(row: Any) -> Specification:
+    return Specification(
+        sys_id=row["sys_id"],
+        initial_version=row["initial_version"],
+        external_id=row["external_id"],
+        name=row["name"],
+        internal_version=row["internal_version"],
+        version=row["version"],
+        status=row["status"],
+        service_type=row["service_type"],
+        ponr_state=row["ponr_state"],
+        characteristics=tuple(
+            Characteristic(c["name"], c.get("value_type", ""), tuple(c.get("options", [])))
+            for c in row["characteristics"]
+        ),
+    )
