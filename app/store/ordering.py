@@ -36,20 +36,18 @@ async def create_order(
     allow_spec_upgrade: bool,
     keep_ids: bool = False,
 ) -> StoredOrder:
-    """Checks, resolves and writes the order in one transaction; on ApiError nothing is written."""
-    ids = check_request(payload)
+    """One order, checked, resolved and written in one transaction; on ApiError nothing is
+    written."""
     async with conn.transaction():
-        refs = await references.fetch(conn, ids)
-        order = build_order(
-            payload,
-            refs,
-            order_id=order_id,
-            user=user,
-            now=datetime.now(UTC),
+        outcome = await create_orders(
+            conn,
+            [(order_id, payload, user)],
             allow_spec_upgrade=allow_spec_upgrade,
             keep_ids=keep_ids,
         )
-        await _insert(conn, [order])
+        error = outcome[order_id]
+        if error is not None:
+            raise error
         stored = await orders.get(conn, order_id)
     assert stored is not None
     return stored
@@ -68,6 +66,7 @@ async def create_orders(
     requests: list[tuple[str, dict[str, Any], str]],
     *,
     allow_spec_upgrade: bool,
+    keep_ids: bool = False,
 ) -> dict[str, ApiError | None]:
     """Creates many orders in the caller's transaction: (order id, payload, user) each.
 
@@ -98,6 +97,7 @@ async def create_orders(
                     user=user,
                     now=now,
                     allow_spec_upgrade=allow_spec_upgrade,
+                    keep_ids=keep_ids,
                 )
             )
         except ApiError as exc:
