@@ -164,3 +164,12 @@ async def test_access_log_line_has_request_fields_and_no_secrets(client: TestCli
     assert line["status"] == 200 and line["user"] == "admin"
     assert isinstance(line["duration_ms"], float)
     assert "admin-pw" not in repr(logs) and "Basic " not in repr(logs)
+
+
+async def test_json_labelled_as_a_form_is_read_as_json(probe: TestClient) -> None:
+    """curl --data without a Content-Type, as the seed's outboundresponse example is written."""
+    resp = await probe.post(
+        "/probe", data=b'{"a": 1}', headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert resp.status == 200
+    assert await resp.json() == {"a": 1}

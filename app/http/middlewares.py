@@ -114,12 +114,24 @@ def _accepts_json(accept: str) -> bool:
     return False
 
 
+async def _json_sent_as_form(request: web.Request) -> bool:
+    """`curl --data '{...}'` labels JSON as a form (the seed's outboundresponse example does):
+    such a body is read as the JSON it is; a real form is still refused."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return False
+    return (await request.read()).lstrip()[:1] == b"{"
+
+
 @web.middleware
 async def negotiation(request: web.Request, handler: Handler) -> web.StreamResponse:
     """JSON in, JSON out: 406 for an Accept without JSON, 415 for a body that isn't JSON."""
     if not _accepts_json(request.headers.get("Accept", "*/*")):
         raise ApiError(ErrorKind.NOT_ACCEPTABLE, "This API only produces application/json.")
-    if request.body_exists and request.content_type not in _JSON_TYPES:
+    if (
+        request.body_exists
+        and request.content_type not in _JSON_TYPES
+        and not (await _json_sent_as_form(request))
+    ):
         raise ApiError(
             ErrorKind.UNSUPPORTED_MEDIA_TYPE,
             f"Content-Type {request.content_type or '(none)'} is not supported; "
