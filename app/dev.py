@@ -120,6 +120,10 @@ def run_dev(settings: Settings) -> int:
         env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
         # The stub calls back the API started here unless told otherwise.
         env.setdefault("STUB_CALLBACK_URL", f"http://{settings.host}:{settings.port}")
+        # Unless told otherwise, SOM and TOM are the stub this command starts.
+        stub = f"http://{settings.stub_host}:{settings.stub_port}"
+        env.setdefault("SOM_URL", f"{stub}/som/serviceOrder")
+        env.setdefault("TOM_URL", f"{stub}/tom/serviceOrder")
         for name, argv in (("api", ["serve"]), ("worker", ["worker"]), ("stub", ["stub"])):
             children[name] = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", *argv], env=env, start_new_session=True

@@ -3,13 +3,44 @@
 from __future__ import annotations
 
 import base64
+import json
 import signal
+import urllib.error
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 from app.embedded import free_port
+from tests.conftest import SEED_EXAMPLES
 from tests.processes import orderhub, request, start, stop, wait_ready
 
 ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
+
+
+def run_every_seed_example(base: str) -> None:
+    """Every cURL example of the seed succeeds on a fresh system with the demo credentials."""
+    for path in sorted(SEED_EXAMPLES.glob("*.json")):
+        example = json.loads(path.read_text())
+        url = base + example["path"]
+        if example["query"]:
+            url += "?" + urlencode(example["query"])
+        headers = dict(ADMIN)
+        body = None
+        if example["body"] is not None:
+            body = json.dumps(example["body"]).encode()
+            # The outboundresponse example sets no Content-Type: curl sends its form default.
+            headers["Content-Type"] = (
+                "application/x-www-form-urlencoded"
+                if "outboundresponse" in path.name
+                else "application/json"
+            )
+        req = urllib.request.Request(url, data=body, method=example["method"], headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        assert status == example["expected_status"], (path.name, status)
 
 
 def test_dev_runs_the_system_and_survives_a_restart(tmp_path: Path) -> None:
@@ -45,6 +76,7 @@ def test_dev_runs_the_system_and_survives_a_restart(tmp_path: Path) -> None:
             env=env,
         )
         assert added.returncode == 0, added.stderr
+        run_every_seed_example(base)
     finally:
         assert stop(dev, signal.SIGINT) == 0
     assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
