@@ -23,14 +23,19 @@ log = logs.get("orderhub.worker.outbound")
 SWEEP_BATCH = 1000
 
 
+# The breakers of this process, one per fulfilment system. Not in `ctx`: arq gives every job
+# a copy of the worker's context, so a breaker kept there would forget each failure.
+_BREAKERS: dict[tuple[str, str, int, float], CircuitBreaker] = {}
+
+
 def breaker(ctx: dict[str, Any], target: str) -> CircuitBreaker:
     settings = ctx["settings"]
-    breakers: dict[str, CircuitBreaker] = ctx.setdefault("breakers", {})
-    if target not in breakers:
-        breakers[target] = CircuitBreaker(
-            settings.orderhub_breaker_threshold, settings.orderhub_breaker_cooldown_seconds
-        )
-    return breakers[target]
+    threshold = settings.orderhub_breaker_threshold
+    cooldown = settings.orderhub_breaker_cooldown_seconds
+    key = (target, settings.target(target)[0], threshold, cooldown)
+    if key not in _BREAKERS:
+        _BREAKERS[key] = CircuitBreaker(threshold, cooldown)
+    return _BREAKERS[key]
 
 
 async def _post(
@@ -72,6 +77,14 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         "fo_numbers": send.numbers,
         "target": send.target,
     }
+    if send.order_state == "cancelled":
+        # Cancelled while this request waited to go out: it must not reach SOM/TOM now.
+        async with ctx["pool"].acquire() as conn:
+            await fulfilling.given_up(
+                conn, send, send.attempts, "the order was cancelled before it was sent"
+            )
+        log.info("outbound_dropped", reason="order cancelled", **fields)
+        return "given up"
     circuit = breaker(ctx, send.target)
     wait = circuit.wait()
     if wait > 0:

@@ -89,8 +89,9 @@ class DomainOrder:
     action: str
     fulfillment_state: str
     updates_available: bool
-    has_active_record: bool
+    has_active_record: bool  # a record not yet sent or sent and pending
     last_request_id: str | None
+    has_unsent_record: bool = False  # a record not yet sent (state not_applicable)
 
 
 @dataclass(frozen=True)
@@ -117,13 +118,12 @@ def plan_initiation(
 ) -> list[Group]:
     """What "Create Outbound Fulfillment Request" (or, with updates available, "Revise
     Outbound Request") creates: per root of work, the hierarchy under one Request ID when the
-    policy says hierarchical, else the single domain order."""
-    wanted = [
-        d
-        for d in domain_orders
-        if not d.has_active_record
-        and (d.updates_available or d.fulfillment_state in ("not_started", "error"))
-    ]
+    policy says hierarchical, else the single domain order.
+
+    A domain order goes out when it was never sent (or its last request ended in error), or,
+    as a revision of the request in flight, when it has updates available (outbound-requests
+    P27: in-flight changes); never while a request of it waits to be sent."""
+    wanted = [d for d in domain_orders if _wanted(d)]
     if not wanted:
         raise ApiError(
             ErrorKind.CONFLICT,
@@ -162,12 +162,20 @@ def plan_initiation(
     return groups
 
 
+def _wanted(d: DomainOrder) -> bool:
+    if d.has_unsent_record:
+        return False
+    if d.updates_available:
+        return True
+    return not d.has_active_record and d.fulfillment_state in ("not_started", "error")
+
+
 # --- sending ---------------------------------------------------------------------------------
 
 
 def classify_send(status: int | None) -> str:
-    """accepted, retry (connection failure, timeout, 5xx, 429) or refused (other 4xx)."""
-    if status is None or status >= 500 or status == 429:
+    """accepted, retry (connection failure, timeout, 408, 429, 5xx) or refused (other 4xx)."""
+    if status is None or status >= 500 or status in (408, 429):
         return "retry"
     if 200 <= status < 300:
         return "accepted"
@@ -214,13 +222,19 @@ def outbound_payload(
 # --- the outboundresponse callback -----------------------------------------------------------
 
 
+def callback_items_key(payload: dict[str, Any]) -> str:
+    """The body key of the domain orders: `serviceOrderItem` (the example) or
+    `ServiceOrderItem` (the seed's table); both are read (CONTRACT.md "Outbound")."""
+    return "serviceOrderItem" if "serviceOrderItem" in payload else "ServiceOrderItem"
+
+
 def check_callback(payload: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
     """(request id, [(domain order id, state)]), or the seed's texts for what is missing or
     malformed, before anything is looked up."""
     request_id = payload.get("externalId")
     if not isinstance(request_id, str) or not request_id.strip():
         raise ApiError(ErrorKind.MISSING_FIELD, m.OUTBOUND_EXTERNAL_ID_MISSING, "/externalId")
-    key = "serviceOrderItem" if "serviceOrderItem" in payload else "ServiceOrderItem"
+    key = callback_items_key(payload)
     items = payload.get(key)
     if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
         raise ApiError(ErrorKind.MISSING_FIELD, m.PATCH_ITEM_MISSING, f"/{key}")
@@ -248,8 +262,10 @@ def check_callback_records(
     request_known: bool,
     existing_domain_orders: set[str],
     associated: set[str],
+    key: str = "serviceOrderItem",
 ) -> None:
-    """The checks that need the database's answers, in the seed's order."""
+    """The checks that need the database's answers, in the seed's order; `key` is the body's
+    key of the domain orders, for the error's datapath."""
     if not request_known:
         raise ApiError(ErrorKind.INVALID_FIELD, m.OUTBOUND_EXTERNAL_ID_INVALID, "/externalId")
     for index, (domain_order, _) in enumerate(items):
@@ -257,13 +273,13 @@ def check_callback_records(
             raise ApiError(
                 ErrorKind.INVALID_FIELD,
                 m.OUTBOUND_DOMAIN_ORDER_ID_INVALID,
-                f"/serviceOrderItem/{index}/id",
+                f"/{key}/{index}/id",
             )
         if domain_order not in associated:
             raise ApiError(
                 ErrorKind.INVALID_FIELD,
                 m.OUTBOUND_DOMAIN_ORDER_NOT_ASSOCIATED,
-                f"/serviceOrderItem/{index}/id",
+                f"/{key}/{index}/id",
             )
 
 
@@ -271,6 +287,11 @@ def check_callback_records(
 
 
 def item_state_for(fulfillment_state: str, current: str) -> str:
+    """An item follows its domain order; a revised item stays `revision_received` until its
+    revision goes out (CONTRACT.md "States"), whatever the earlier request still reports as
+    pending."""
+    if fulfillment_state == "pending" and current == "revision_received":
+        return current
     return {"fulfilled": "completed", "error": "error", "pending": "in_progress"}.get(
         fulfillment_state, current
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.fulfilment import (
+    callback_items_key,
     check_callback,
     check_callback_records,
     check_initiable,
@@ -37,7 +38,7 @@ UPDATE service_order
    SET state = $2, ponr = $3, updated_at = now(),
        completion_date = CASE WHEN $2 = 'completed' THEN COALESCE(completion_date, now())
                               ELSE completion_date END
- WHERE sys_id = $1
+ WHERE sys_id = $1 AND (state, ponr) IS DISTINCT FROM ($2, $3)
 """
 START_ITEMS = """
 UPDATE order_line_item i SET state = 'in_progress'
@@ -94,6 +95,8 @@ class Send:
     order_id: str
     numbers: list[str]
     payload: dict[str, Any]
+    order_state: str = ""
+    attempts: int = 0  # made so far
 
 
 async def prepare_send(conn: Connection, request_id: str) -> Send | None:
@@ -118,20 +121,38 @@ async def prepare_send(conn: Connection, request_id: str) -> Send | None:
         wanted,
         records[0]["previous_request_id"],
     )
-    return Send(request_id, records[0]["target"], order_id, [r["number"] for r in records], payload)
+    return Send(
+        request_id,
+        records[0]["target"],
+        order_id,
+        [r["number"] for r in records],
+        payload,
+        stored.order["state"],
+        max(r["attempts"] for r in records),
+    )
 
 
 async def sent(conn: Connection, send: Send, attempts: int) -> None:
     """The system accepted: records pending, the order and its items in progress."""
     async with conn.transaction():
-        rows = await fulfilment.mark_pending(conn, send.request_id, attempts)
-        if not rows:
-            return
-        await conn.execute(START_ITEMS, [r["domain_order"] for r in rows])
+        # The order first, as callbacks lock it, then items: no deadlock with a callback.
         stored = await orders.lock(conn, send.order_id)
-        assert stored is not None
+        if stored is None:
+            return
+        rows = await fulfilment.mark_pending(conn, send.request_id, attempts)
         state = stored.order["state"]
-        if state in EVENTS["start"].sources:
+        if rows:
+            await conn.execute(START_ITEMS, [r["domain_order"] for r in rows])
+            starts = state in EVENTS["start"].sources
+        else:
+            # The system called back before this commit: the callback moved the records,
+            # items and order already; only a revision still shows as not sent.
+            called_back = await fulfilment.records_of_request(conn, send.request_id)
+            if not called_back:
+                return
+            await fulfilment.clear_updates(conn, [r["domain_order"] for r in called_back])
+            starts = state == "revision_received"
+        if starts:
             await conn.execute(
                 SET_ORDER, send.order_id, EVENTS["start"].target, stored.order["ponr"]
             )
@@ -165,12 +186,17 @@ async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> 
 async def callback(conn: Connection, payload: dict[str, Any]) -> None:
     """outboundresponse: the whole body is checked before anything changes."""
     request_id, items = check_callback(payload)
+    domain_orders = [d for d, _ in items]
     async with conn.transaction():
+        # The orders first: two callbacks of one order (one per Request ID) must not each
+        # compute the order from the other's domain orders as they were before it committed.
+        order_ids = await fulfilment.lock_orders_of(conn, domain_orders)
         known, existing, associated = await fulfilment.callback_facts(
-            conn, request_id, [d for d, _ in items]
+            conn, request_id, domain_orders
         )
-        check_callback_records(items, known, existing, associated)
-        for order_id in sorted(await fulfilment.apply_states(conn, request_id, items, payload)):
+        check_callback_records(items, known, existing, associated, callback_items_key(payload))
+        await fulfilment.apply_states(conn, request_id, items, payload)
+        for order_id in order_ids:
             await progress(conn, order_id)
 
 

@@ -16,6 +16,9 @@ SELECT d.sys_id, d.parent, d.line_item, d.fulfillment_state, d.updates_available
        EXISTS (SELECT 1 FROM outbound_request r
                 WHERE r.domain_order = d.sys_id
                   AND r.state IN ('not_applicable', 'pending')) AS has_active_record,
+       EXISTS (SELECT 1 FROM outbound_request r
+                WHERE r.domain_order = d.sys_id AND r.state = 'not_applicable')
+         AS has_unsent_record,
        (SELECT r.request_id FROM outbound_request r WHERE r.domain_order = d.sys_id
          ORDER BY r.created_at DESC LIMIT 1) AS last_request_id
   FROM domain_order d
@@ -77,6 +80,7 @@ async def domain_orders(conn: Connection, order_id: str) -> list[DomainOrder]:
             row["updates_available"],
             row["has_active_record"],
             row["last_request_id"],
+            row["has_unsent_record"],
         )
         for row in await conn.fetch(SELECT_DOMAIN_ORDERS, order_id)
     ]
@@ -178,12 +182,20 @@ SET_RECORD_STATES = """
 UPDATE outbound_request r SET state = i.state, response = $3, updated_at = clock_timestamp()
   FROM unnest($2::text[], $4::text[]) AS i(domain_order, state)
  WHERE r.request_id = $1 AND r.domain_order = i.domain_order
+   AND (r.state, r.response) IS DISTINCT FROM (i.state, $3::jsonb)
 """
 SET_DOMAIN_STATES = """
 UPDATE domain_order d SET fulfillment_state = i.state, updated_at = now()
   FROM unnest($1::text[], $2::text[]) AS i(sys_id, state)
- WHERE d.sys_id = i.sys_id
-RETURNING d.order_id
+ WHERE d.sys_id = i.sys_id AND d.fulfillment_state IS DISTINCT FROM i.state
+   AND $3 = (SELECT r.request_id FROM outbound_request r WHERE r.domain_order = d.sys_id
+              ORDER BY r.created_at DESC, r.number DESC LIMIT 1)
+"""
+LOCK_ORDERS_OF_DOMAIN_ORDERS = """
+SELECT o.sys_id FROM service_order o
+ WHERE o.sys_id IN (SELECT d.order_id FROM domain_order d WHERE d.sys_id = ANY($1))
+ ORDER BY o.sys_id
+   FOR UPDATE
 """
 ORDER_PROGRESS = """
 SELECT o.sys_id AS order_id, o.state AS order_state, o.account, i.sys_id AS item,
@@ -201,8 +213,13 @@ SELECT o.sys_id AS order_id, o.state AS order_state, o.account, i.sys_id AS item
 
 async def mark_pending(conn: Connection, request_id: str, attempts: int) -> list[dict[str, Any]]:
     rows = [dict(r) for r in await conn.fetch(MARK_PENDING, request_id, attempts)]
-    await conn.execute(CLEAR_UPDATES, [r["domain_order"] for r in rows])
+    await clear_updates(conn, [r["domain_order"] for r in rows])
     return rows
+
+
+async def clear_updates(conn: Connection, domain_orders: list[str]) -> None:
+    """The revision went out: no updates are waiting any more."""
+    await conn.execute(CLEAR_UPDATES, domain_orders)
 
 
 async def delete_unsent(conn: Connection, request_id: str) -> list[dict[str, Any]]:
@@ -235,14 +252,22 @@ async def callback_facts(
     return known, existing, associated
 
 
+async def lock_orders_of(conn: Connection, domain_orders: list[str]) -> list[str]:
+    """Locks the orders the domain orders belong to, in one order (no deadlock between two
+    callbacks), so that callbacks of one order apply one after the other; returns their ids."""
+    return [r["sys_id"] for r in await conn.fetch(LOCK_ORDERS_OF_DOMAIN_ORDERS, domain_orders)]
+
+
 async def apply_states(
     conn: Connection, request_id: str, items: list[tuple[str, str]], response: dict[str, Any]
-) -> set[str]:
-    """Moves records and domain orders; returns the orders concerned."""
+) -> None:
+    """Moves records and domain orders; a repeated callback changes nothing. A domain order
+    follows only its latest request: a late answer to a request since revised (or initiated
+    again) is kept on its record but doesn't undo what the newer request reported."""
     ids = [d for d, _ in items]
     states = [s for _, s in items]
     await conn.execute(SET_RECORD_STATES, request_id, ids, response, states)
-    return {r["order_id"] for r in await conn.fetch(SET_DOMAIN_STATES, ids, states)}
+    await conn.execute(SET_DOMAIN_STATES, ids, states, request_id)
 
 
 async def order_progress(conn: Connection, order_id: str) -> list[dict[str, Any]]:
