@@ -12,11 +12,11 @@ import pytest
 
 from app.domain import messages as m
 from app.domain.breaker import CircuitBreaker
+from app.domain.catalog import Policy
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.fulfilment import (
     DomainOrder,
     DomainOrderPlan,
-    Policy,
     check_callback,
     check_callback_records,
     choose_policy,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import messages as m
+from app.domain.catalog import Policy
 from app.domain.dates import format_date
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.orders import NewOrder
@@ -57,14 +58,6 @@ def decompose(
 
 
 # --- the Service Order Outbound Policy decision table ----------------------------------------
-
-
-@dataclass(frozen=True)
-class Policy:
-    specification: str
-    action: str
-    hierarchical: bool
-    target: str
 
 
 def choose_policy(policies: Iterable[Policy], specification: str | None, action: str) -> Policy:

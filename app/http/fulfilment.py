@@ -24,7 +24,13 @@ ORDER = "/api/orderhub/serviceOrder/{id}"
 async def outbound_response(request: web.Request) -> web.Response:
     payload = await read_json_object(request, empty_message=m.OUTBOUND_EXTERNAL_ID_MISSING)
     async with keys.pool(request).acquire() as conn:
-        await fulfilling.callback(conn, payload)
+        done = await fulfilling.callback(conn, payload)
+    log.info(
+        "outbound_response",
+        outbound_request_id=done.request_id,
+        order_id=done.order_ids,
+        fo_numbers=done.numbers,
+    )
     return ok_json(payload, status=201)
 
 
@@ -35,6 +41,12 @@ async def initiate(request: web.Request) -> web.Response:
         initiated = await fulfilling.initiate(
             conn, request.match_info["id"], user=request[keys.USER].name
         )
+    log.info(
+        "outbound_initiated",
+        order_id=request.match_info["id"],
+        outbound_request_ids=initiated.request_ids,
+        fo_numbers=[r["number"] for r in initiated.records],
+    )
     try:
         await enqueue_sends(request.app[keys.REDIS], initiated.request_ids)
     except Exception as exc:

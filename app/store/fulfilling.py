@@ -183,7 +183,14 @@ async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> 
         )
 
 
-async def callback(conn: Connection, payload: dict[str, Any]) -> None:
+@dataclass
+class Callback:
+    request_id: str
+    order_ids: list[str]
+    numbers: list[str]
+
+
+async def callback(conn: Connection, payload: dict[str, Any]) -> Callback:
     """outboundresponse: the whole body is checked before anything changes."""
     request_id, items = check_callback(payload)
     domain_orders = [d for d, _ in items]
@@ -198,6 +205,12 @@ async def callback(conn: Connection, payload: dict[str, Any]) -> None:
         await fulfilment.apply_states(conn, request_id, items, payload)
         for order_id in order_ids:
             await progress(conn, order_id)
+        numbers = [
+            r["number"]
+            for r in await fulfilment.records_of_request(conn, request_id)
+            if r["domain_order"] in domain_orders
+        ]
+    return Callback(request_id, list(order_ids), numbers)
 
 
 async def progress(conn: Connection, order_id: str) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain.fulfilment import DomainOrder, DomainOrderPlan, Group, Policy
+from app.domain.catalog import Policy
+from app.domain.fulfilment import DomainOrder, DomainOrderPlan, Group
 from app.store.db import Connection
 
 INSERT_DOMAIN_ORDER = """
