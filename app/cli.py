@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from app.settings import SETTINGS, Settings, SettingsError
 
 
 def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvloop
     from aiohttp import web
 
     from app.http.app import create_app
@@ -25,8 +27,17 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require_servers()
     logs.configure(settings.orderhub_log_level, process="api")
     logs.get().info("api_listening", url=f"http://{settings.host}:{settings.port}")
+    app = create_app(settings)
+    # Everything loaded so far lives as long as the process: kept out of the collector's full
+    # passes, which otherwise walk it all and stall every request in flight (the p99).
+    gc.freeze()
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        loop=uvloop.new_event_loop(),  # a cheaper event loop: more requests per CPU second
     )
     return 0
 

@@ -173,3 +173,11 @@ async def test_json_labelled_as_a_form_is_read_as_json(probe: TestClient) -> Non
     )
     assert resp.status == 200
     assert await resp.json() == {"a": 1}
+
+
+async def test_nan_is_not_json(probe: TestClient) -> None:
+    resp = await probe.post(
+        "/probe", data=b'{"a": NaN}', headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+    assert_error(await resp.json(), 22, "NaN is not a JSON value")

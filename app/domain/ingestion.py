@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain import jsontext
 from app.domain import messages as m
 from app.domain.dates import format_date
 from app.domain.errors import ApiError, ErrorKind, error_body
@@ -17,8 +18,12 @@ CLAIM_HOURS = 24
 
 def canonical_hash(payload: dict[str, Any]) -> str:
     """Equal for bodies that are the same JSON, whatever their key order or spacing."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    text = jsontext.dumps_bytes(payload, sort_keys=True)
+    if text is None:
+        text = json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -43,23 +43,33 @@ class Ingestor:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._write(batch)
+                await self._write_while_pending()
 
-    async def _write(self, batch: list[tuple[inbound.Entry, asyncio.Future[None]]]) -> None:
-        entries = [entry for entry, _ in batch]
+    def _take(self) -> list[tuple[inbound.Entry, asyncio.Future[None]]]:
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        return batch
+
+    async def _write_while_pending(self) -> None:
+        """Writes batch after batch on one connection, so none waits for the pool's reset."""
+        batch = self._take()
         try:
             async with self._pool.acquire() as conn:
-                await inbound.accept(conn, entries)
+                while True:
+                    await inbound.accept(conn, [entry for entry, _ in batch])
+                    self._answer(batch)
+                    if not self._pending:
+                        return
+                    batch = self._take()
         except Exception as exc:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
-            return
+
+    def _answer(self, batch: list[tuple[inbound.Entry, asyncio.Future[None]]]) -> None:
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
-        accepted = [e.id for e in entries if e.outcome == (202, {"orderId": e.id})]
+        accepted = [e.id for e, _ in batch if e.outcome == (202, {"orderId": e.id})]
         if accepted:
             task = asyncio.create_task(self._enqueue(accepted))
             self._background.add(task)

@@ -140,14 +140,19 @@ async def negotiation(request: web.Request, handler: Handler) -> web.StreamRespo
     return await handler(request)
 
 
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; Python's reader would accept them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 async def read_json_object(request: web.Request, *, empty_message: str) -> dict[str, Any]:
     """The body as a JSON object, or 400: code 21 when empty, 22 when not an object."""
     raw = await request.read()
     if not raw.strip():
         raise ApiError(ErrorKind.MISSING_BODY, empty_message)
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(ErrorKind.INVALID_BODY, f"Malformed JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise ApiError(ErrorKind.INVALID_BODY, "The request body must be a JSON object.")

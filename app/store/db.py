@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
+from app.domain import jsontext
+
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
 else:
@@ -44,7 +46,7 @@ def is_transient(exc: BaseException) -> bool:
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(
-            typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+            typename, encoder=jsontext.dumps, decoder=json.loads, schema="pg_catalog"
         )
 
 
