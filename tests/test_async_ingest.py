@@ -30,10 +30,12 @@ async def drain(settings: Settings) -> None:
         await worker.close()
 
 
-async def post_async(client: TestClient, body: dict[str, Any],
-                     headers: dict[str, str] | None = None) -> Any:
-    resp = await client.post(URL, params={"mode": "async"}, json=body,
-                             headers={**auth("integrator"), **(headers or {})})
+async def post_async(
+    client: TestClient, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Any:
+    resp = await client.post(
+        URL, params={"mode": "async"}, json=body, headers={**auth("integrator"), **(headers or {})}
+    )
     return resp.status, await resp.json()
 
 
@@ -51,7 +53,9 @@ async def test_async_order_is_queued_then_processed(
     got = await demo_client.get(f"{URL}/{order_id}", headers=auth("integrator"))
     assert got.status == 200
     assert await got.json() == {
-        "code": 102, "reason": "Request in queue", "message": "Request in queue",
+        "code": 102,
+        "reason": "Request in queue",
+        "message": "Request in queue",
         "details": [{"message": m.QUEUE_STILL_IN_QUEUE, "datapath": ""}],
     }
     await drain(demo_settings)
@@ -71,9 +75,15 @@ async def test_async_error_is_kept_and_shown(
     got = await demo_client.get(f"{URL}/{accepted['orderId']}", headers=auth("integrator"))
     assert got.status == 200
     assert await got.json() == {
-        "code": 24, "reason": "Invalid body field", "message": "Invalid body field",
-        "details": [{"message": m.POST_SPECIFICATION_NOT_FOUND,
-                     "datapath": "/serviceOrderItem/0/service/serviceSpecification"}],
+        "code": 24,
+        "reason": "Invalid body field",
+        "message": "Invalid body field",
+        "details": [
+            {
+                "message": m.POST_SPECIFICATION_NOT_FOUND,
+                "datapath": "/serviceOrderItem/0/service/serviceSpecification",
+            }
+        ],
     }
 
 
@@ -85,8 +95,9 @@ async def test_async_missing_fields_are_refused_before_queueing(demo_client: Tes
 
 
 async def test_unknown_mode_is_400(demo_client: TestClient) -> None:
-    resp = await demo_client.post(URL, params={"mode": "later"}, json=async_example(),
-                                  headers=auth("integrator"))
+    resp = await demo_client.post(
+        URL, params={"mode": "later"}, json=async_example(), headers=auth("integrator")
+    )
     assert resp.status == 400 and (await resp.json())["code"] == 28
 
 
@@ -126,9 +137,12 @@ async def test_concurrent_identical_posts_create_one_entry(
     assert all(r[0] in (202, 409) for r in results)
     conn = await asyncpg.connect(demo_database_url)
     try:
-        assert await conn.fetchval(
-            "SELECT count(*) FROM inbound_queue WHERE payload->>'externalId' = 'CONCURRENT-1'"
-        ) == 1
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM inbound_queue WHERE payload->>'externalId' = 'CONCURRENT-1'"
+            )
+            == 1
+        )
     finally:
         await conn.close()
 
@@ -136,12 +150,15 @@ async def test_concurrent_identical_posts_create_one_entry(
 async def test_cancel_and_patch_of_a_queued_order(demo_client: TestClient) -> None:
     _, accepted = await post_async(demo_client, async_example())
     order_id = accepted["orderId"]
-    resp = await demo_client.patch(f"{URL}/{order_id}", json=async_example(),
-                                   headers=auth("integrator"))
+    resp = await demo_client.patch(
+        f"{URL}/{order_id}", json=async_example(), headers=auth("integrator")
+    )
     assert resp.status == 400
     assert (await resp.json())["details"][0]["message"] == m.PATCH_ORDER_IN_QUEUE
-    resp = await demo_client.post(f"{URL}/cancelserviceorder",
-                                  json={"serviceOrder": {"id": order_id}},
-                                  headers=auth("integrator"))
+    resp = await demo_client.post(
+        f"{URL}/cancelserviceorder",
+        json={"serviceOrder": {"id": order_id}},
+        headers=auth("integrator"),
+    )
     assert resp.status == 400
     assert (await resp.json())["details"][0]["message"] == m.CANCEL_ORDER_IN_QUEUE
