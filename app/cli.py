@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app import logs
 from app.domain.catalog import CatalogError, parse_catalog
@@ -82,25 +82,17 @@ def _dev(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _db_init(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.dev import database_for_command
+    from app.dev import with_connection
     from app.store import db
 
-    async def run(dsn: str) -> None:
-        conn = await db.connect(dsn)
-        try:
-            await db.apply_schema(conn)
-        finally:
-            await conn.close()
-
-    with database_for_command(settings) as dsn:
-        asyncio.run(run(dsn))
+    with_connection(settings, db.apply_schema)
     print(f"schema applied ({db.SCHEMA_PATH.name})")
     return 0
 
 
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
-    from app.dev import database_for_command
-    from app.store import db, users
+    from app.dev import with_connection
+    from app.store import users
 
     unknown = sorted(set(args.role) - ALL_ROLES)
     if unknown:
@@ -113,15 +105,10 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
         print("orderhub: --password must not be empty", file=sys.stderr)
         return 2
 
-    async def run(dsn: str) -> None:
-        conn = await db.connect(dsn)
-        try:
-            await users.upsert(conn, args.name, hash_password(args.password), args.role)
-        finally:
-            await conn.close()
-
-    with database_for_command(settings) as dsn:
-        asyncio.run(run(dsn))
+    with_connection(
+        settings,
+        lambda conn: users.upsert(conn, args.name, hash_password(args.password), args.role),
+    )
     print(f"user {args.name} saved with roles: {', '.join(sorted(set(args.role))) or '(none)'}")
     return 0
 
@@ -129,9 +116,9 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 def _catalog_load(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
-    from app.dev import database_for_command
+    from app.dev import with_connection
     from app.domain.errors import ApiError
-    from app.store import catalog, db
+    from app.store import catalog
     from app.store.ordering import import_recorded
 
     path = Path(args.file)
@@ -149,20 +136,15 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     print(f"loading {path}")
 
-    async def run(dsn: str) -> dict[str, int]:
-        conn = await db.connect(dsn)
-        try:
-            async with conn.transaction():
-                counts = await catalog.load(conn, parsed)
-                if document.get("orders"):
-                    counts.update(await import_recorded(conn, document))
-            return counts
-        finally:
-            await conn.close()
+    async def load(conn: asyncpg.Connection[Any]) -> dict[str, int]:
+        async with conn.transaction():
+            counts = await catalog.load(conn, parsed)
+            if document.get("orders"):
+                counts.update(await import_recorded(conn, document))
+        return counts
 
     try:
-        with database_for_command(settings) as dsn:
-            counts = asyncio.run(run(dsn))
+        counts = with_connection(settings, load)
     except (CatalogError, ApiError) as exc:
         print(f"orderhub: {path}: {exc}; nothing was loaded", file=sys.stderr)
         return 2

@@ -10,10 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from importlib import resources
 from types import FrameType
+from typing import Any, TypeVar
+
+import asyncpg
 
 from app.domain.catalog import parse_catalog
 from app.domain.passwords import hash_password
@@ -27,6 +30,9 @@ DEMO_USER = ("admin", "admin")
 # The stub's callbacks authenticate as this integration user (STUB_CALLBACK_USER's default).
 STUB_CALLBACK_USER = ("stub-callback", "stub-callback")
 DEMO_CATALOG = resources.files("app") / "demo" / "catalog.json"
+
+
+T = TypeVar("T")
 
 
 def _say(message: str) -> None:
@@ -46,6 +52,22 @@ def database_for_command(settings: Settings) -> Iterator[str]:
     finally:
         if pg.started:
             pg.stop()
+
+
+def with_connection(
+    settings: Settings, work: Callable[[asyncpg.Connection[Any]], Awaitable[T]]
+) -> T:
+    """Runs one command's database work on a connection of its own (see database_for_command)."""
+
+    async def run(dsn: str) -> T:
+        conn = await db.connect(dsn)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    with database_for_command(settings) as dsn:
+        return asyncio.run(run(dsn))
 
 
 async def _prepare_database(dsn: str, *, demo: bool) -> None:

@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from app.dev import with_connection
 from app.domain.errors import ApiError
 from app.domain.ingestion import QUEUE_STATES, render_entry
 from app.domain.orders import check_request
 from app.settings import Settings
 from app.store import inbound
-from app.store.db import Connection
-
-T = TypeVar("T")
-
-
-def _with_connection(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
-    from app.dev import database_for_command
-    from app.store import db
-
-    async def run(dsn: str) -> T:
-        conn = await db.connect(dsn)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    with database_for_command(settings) as dsn:
-        return asyncio.run(run(dsn))
 
 
 def _print_json(data: Any) -> None:
@@ -40,7 +21,7 @@ def _print_json(data: Any) -> None:
 
 
 def _ls(settings: Settings, args: argparse.Namespace) -> int:
-    total, rows = _with_connection(
+    total, rows = with_connection(
         settings,
         lambda conn: inbound.entries(conn, state=args.state, limit=args.limit, offset=args.offset),
     )
@@ -57,7 +38,7 @@ def _ls(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _show(settings: Settings, args: argparse.Namespace) -> int:
-    row = _with_connection(settings, lambda conn: inbound.entry(conn, args.id))
+    row = with_connection(settings, lambda conn: inbound.entry(conn, args.id))
     if row is None:
         print(f"orderhub: no inbound queue entry with id {args.id}", file=sys.stderr)
         return 1
@@ -73,7 +54,7 @@ def _retry(settings: Settings, args: argparse.Namespace) -> int:
             if not isinstance(payload, dict):
                 raise ValueError("the payload file must hold a JSON object")
             check_request(payload)
-        row = _with_connection(
+        row = with_connection(
             settings, lambda conn: inbound.retry_entry(conn, args.id, payload, enqueue_now=False)
         )
     except (OSError, ValueError, ApiError) as exc:
@@ -84,7 +65,7 @@ def _retry(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _stats(settings: Settings, _args: argparse.Namespace) -> int:
-    _print_json(_with_connection(settings, inbound.stats))
+    _print_json(with_connection(settings, inbound.stats))
     return 0
 
 

@@ -13,7 +13,7 @@ from app.domain.roles import OPERATOR_ROLES
 from app.http import keys
 from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
-from app.http.schemas.listing import MAX_OFFSET, load_query
+from app.http.schemas.listing import MAX_OFFSET, load_query, page_response
 from app.jobs import PROCESS_INBOUND
 from app.store import inbound
 
@@ -43,15 +43,9 @@ async def list_entries(request: web.Request) -> web.Response:
         total, rows = await inbound.entries(
             conn, state=query["state"], limit=query["limit"], offset=query["offset"]
         )
-    response = ok_json(
-        [render_entry(r, with_payload=False) for r in rows],
-        status=200 if query["offset"] == 0 and len(rows) == total else 206,
+    return page_response(
+        [render_entry(r, with_payload=False) for r in rows], total, query["offset"]
     )
-    response.headers["X-Total-Count"] = str(total)
-    if rows:
-        first = query["offset"] + 1
-        response.headers["Content-Range"] = f"items {first}-{first + len(rows) - 1}"
-    return response
 
 
 @requires(OPERATOR_ROLES)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 from aiohttp import web
 
@@ -16,7 +14,13 @@ from app.domain.roles import INTEGRATOR
 from app.http import keys
 from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
-from app.http.schemas.listing import ServiceOrderListQuery, field_names, load_query, project
+from app.http.schemas.listing import (
+    ServiceOrderListQuery,
+    field_names,
+    load_query,
+    page_response,
+    project,
+)
 from app.jobs import enqueue_sends
 from app.store import inbound_status, orders
 from app.store.fulfilling import auto_initiate
@@ -81,14 +85,7 @@ async def list_orders(request: web.Request) -> web.Response:
     if total == 0:
         raise ApiError(ErrorKind.NOT_FOUND, "No service orders match the query.", "/")
     wanted = field_names(query["field_list"])
-    body: list[dict[str, Any]] = [project(render_order(o), wanted) for o in page]
-    headers = {"X-Total-Count": str(total)}
-    if page:
-        headers["Content-Range"] = f"items {offset + 1}-{offset + len(page)}"
-    whole = offset == 0 and len(page) == total
-    response = ok_json(body, status=200 if whole else 206)
-    response.headers.update(headers)
-    return response
+    return page_response([project(render_order(o), wanted) for o in page], total, offset)
 
 
 @requires([INTEGRATOR])

@@ -30,7 +30,7 @@ from app.domain.tmf_requests import order_request, revision_request
 from app.http import keys
 from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
-from app.http.schemas.listing import field_names, project
+from app.http.schemas.listing import field_names, page_response, project
 from app.http.schemas.tmf_query import load_filters, load_paging
 from app.store import cancellations, order_search, orders
 from app.store.db import Connection
@@ -51,15 +51,6 @@ async def _render(conn: Connection, page: list[StoredOrder]) -> list[dict[str, A
     cancelled = [o.order["sys_id"] for o in page if o.order["state"] == "cancelled"]
     found = await cancellations.for_orders(conn, cancelled)
     return [render_tmf_order(o, found.get(o.order["sys_id"])) for o in page]
-
-
-def _page(body: list[dict[str, Any]], total: int, offset: int) -> web.Response:
-    """200 when the body is the whole result (an empty one too), 206 when it is a part."""
-    whole = offset == 0 and len(body) == total
-    response = ok_json(body, status=200 if whole else 206)
-    response.headers["X-Total-Count"] = str(total)
-    response.headers["X-Result-Count"] = str(len(body))
-    return response
 
 
 def _created(body: dict[str, Any], location: str) -> web.Response:
@@ -96,7 +87,7 @@ async def list_orders(request: web.Request) -> web.Response:
         total, page = await order_search.search(conn, filters, limit=limit, offset=offset)
         rendered = await _render(conn, page)
     wanted = field_names(paging["field_list"])
-    return _page([project(o, wanted) for o in rendered], total, offset)
+    return page_response([project(o, wanted) for o in rendered], total, offset)
 
 
 @requires([INTEGRATOR])
@@ -165,7 +156,7 @@ async def list_cancellations(request: web.Request) -> web.Response:
     async with keys.pool(request).acquire() as conn:
         total, rows = await cancellations.search(conn, filters, limit=limit, offset=offset)
     wanted = field_names(paging["field_list"])
-    return _page([project(render_cancellation(r), wanted) for r in rows], total, offset)
+    return page_response([project(render_cancellation(r), wanted) for r in rows], total, offset)
 
 
 @requires([INTEGRATOR])

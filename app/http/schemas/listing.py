@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.domain.errors import ApiError, ErrorKind
+from app.http.middlewares import ok_json
 
 MAX_LIMIT = 100
 MAX_OFFSET = 2**31 - 1
@@ -56,3 +58,15 @@ def project(rendered: dict[str, Any], wanted: set[str] | None) -> dict[str, Any]
         return rendered
     keep = wanted | {"id", "href"}
     return {key: value for key, value in rendered.items() if key in keep}
+
+
+def page_response(body: list[dict[str, Any]], total: int, offset: int) -> web.Response:
+    """200 when the body is the whole result, 206 when it is a part; the totals as headers
+    (`Content-Range`, as the seed shows it: offset=2&limit=3 is `items 3-5`)."""
+    whole = offset == 0 and len(body) == total
+    response = ok_json(body, status=200 if whole else 206)
+    response.headers["X-Total-Count"] = str(total)
+    response.headers["X-Result-Count"] = str(len(body))
+    if body:
+        response.headers["Content-Range"] = f"items {offset + 1}-{offset + len(body)}"
+    return response
