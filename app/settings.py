@@ -162,6 +162,13 @@ SETTINGS: tuple[Setting, ...] = (
         "A queued entry not processed this long after its last enqueue is enqueued again.",
     ),
     Setting(
+        "ORDERHUB_PROCESSED_RETENTION_DAYS",
+        "7",
+        _positive_int,
+        "Days a done inbound entry stays readable in the queue history "
+        "(errors stay until retried).",
+    ),
+    Setting(
         "ORDERHUB_QUEUE_NAME",
         "orderhub:queue",
         str,
@@ -271,6 +278,7 @@ class Settings:
     orderhub_max_body_bytes: int
     orderhub_allow_spec_version_update_in_change_order: bool
     orderhub_sweep_after_seconds: float
+    orderhub_processed_retention_days: int
     orderhub_queue_name: str
     stub_host: str
     stub_port: int

@@ -83,3 +83,34 @@ async def test_queue_cli(demo_client: TestClient, demo_settings: Settings, tmp_p
     assert json.loads(orderhub("queue", "show", failed, env=env).stdout)["state"] == "queued"
     again = orderhub("queue", "retry", failed, env=env)
     assert again.returncode == 2 and "Only entries in error" in again.stderr
+
+
+async def test_housekeeping_purges_old_done_entries_and_claims(
+    demo_client: TestClient, demo_settings: Settings, demo_database_url: str
+) -> None:
+    import asyncpg
+
+    from workers.maintenance import purge_claims
+
+    failed, done = await _one_error_one_done(demo_client, demo_settings)
+    conn = await asyncpg.connect(demo_database_url)
+    try:
+        await conn.execute("UPDATE inbound_processed SET processed_at = now() - interval '8 days'")
+        await conn.execute("UPDATE idempotency_claim SET created_at = now() - interval '25 hours'")
+        pool = await asyncpg.create_pool(demo_database_url, min_size=1, max_size=1)
+        try:
+            purged = await purge_claims({"pool": pool, "settings": demo_settings})
+        finally:
+            await pool.close()
+        left = {
+            r["id"]: r["state"] for r in await conn.fetch("SELECT id, state FROM inbound_processed")
+        }
+        assert left == {failed: "error"}
+        assert await conn.fetchval("SELECT count(*) FROM idempotency_claim") == 0
+        assert purged >= 1 + 2
+        # The order of the purged entry is still there.
+        assert (
+            await conn.fetchval("SELECT count(*) FROM service_order WHERE sys_id = $1", done) == 1
+        )
+    finally:
+        await conn.close()

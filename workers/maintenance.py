@@ -1,18 +1,21 @@
-"""Housekeeping: client-retry claims older than 24 h are forgotten."""
+"""Housekeeping: client-retry claims older than 24 h are forgotten, and done inbound entries
+older than ORDERHUB_PROCESSED_RETENTION_DAYS are deleted (their orders stay)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from app import logs
-from app.store import idempotency
+from app.store import idempotency, inbound
 
 log = logs.get("orderhub.worker.maintenance")
 
 
 async def purge_claims(ctx: dict[str, Any]) -> int:
+    days = ctx["settings"].orderhub_processed_retention_days
     async with ctx["pool"].acquire() as conn:
         purged = await idempotency.purge(conn)
-    if purged:
-        log.info("claims_purged", count=purged)
-    return purged
+        done = await inbound.purge_done(conn, older_than_days=days)
+    if purged or done:
+        log.info("housekeeping", claims_purged=purged, done_entries_purged=done)
+    return purged + done

@@ -335,3 +335,15 @@ async def stats(conn: Connection) -> dict[str, Any]:
         "oldestQueuedAgeSeconds": None if age is None else round(float(age), 3),
         "processedLastMinute": row["processed_last_minute"],
     }
+
+
+PURGE_DONE = """
+DELETE FROM inbound_processed
+ WHERE state = 'done' AND processed_at < clock_timestamp() - make_interval(days => $1)
+"""
+
+
+async def purge_done(conn: Connection, *, older_than_days: int) -> int:
+    """Done entries are history once their order exists; errors stay until retried."""
+    result: str = await conn.execute(PURGE_DONE, older_than_days)
+    return int(result.split()[-1])
