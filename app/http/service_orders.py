@@ -22,9 +22,10 @@ from app.http.schemas.listing import (
     project,
 )
 from app.jobs import enqueue_sends
-from app.store import inbound_status, orders
+from app.store import inbound_status, order_search, orders
 from app.store.fulfilling import auto_initiate
 from app.store.inbound import Entry
+from app.store.order_search import Filter
 from app.store.ordering import cancel_order, create_order_once, revise_order
 
 BASE = "/api/sn_tmf_api/order/serviceOrder"
@@ -81,7 +82,8 @@ async def list_orders(request: web.Request) -> web.Response:
     query = load_query(_LIST_QUERY, request.query)
     limit, offset = query["limit"], query["offset"]
     async with keys.pool(request).acquire() as conn:
-        total, page = await orders.page(conn, state=query["state"], limit=limit, offset=offset)
+        state = [Filter("state", "eq", (query["state"],))] if query["state"] else []
+        total, page = await order_search.search(conn, state, limit=limit, offset=offset)
     if total == 0:
         raise ApiError(ErrorKind.NOT_FOUND, "No service orders match the query.", "/")
     wanted = field_names(query["field_list"])

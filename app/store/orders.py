@@ -335,22 +335,6 @@ async def add_work_note(
     await conn.execute(INSERT_WORK_NOTE, order_id, line_item, text, author)
 
 
-COUNT_ORDERS = "SELECT count(*) FROM service_order WHERE ($1::text IS NULL OR state = $1)"
-PAGE_ORDERS = """
-SELECT sys_id FROM service_order WHERE ($1::text IS NULL OR state = $1)
- ORDER BY order_date DESC, sys_id DESC LIMIT $2 OFFSET $3
-"""
-
-
-async def page(
-    conn: Connection, *, state: str | None, limit: int, offset: int
-) -> tuple[int, list[StoredOrder]]:
-    """(total matching, the page of orders), newest first, ties broken by id."""
-    total: int = await conn.fetchval(COUNT_ORDERS, state)
-    ids = [row["sys_id"] for row in await conn.fetch(PAGE_ORDERS, state, limit, offset)]
-    return total, await load(conn, ids)
-
-
 UPDATE_ORDER_FOR_REVISION = """
 UPDATE service_order
    SET external_id = $2, requested_start_date = $3, requested_completion_date = $4,
