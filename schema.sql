@@ -295,6 +295,55 @@ CREATE TABLE IF NOT EXISTS idempotency_claim (
 );
 CREATE INDEX IF NOT EXISTS idempotency_claim_created ON idempotency_claim (created_at);
 
+-- Accepting a batch of async entries in one round trip, as one transaction. The keys are locked
+-- first; each later statement of a function takes a fresh snapshot, so the claims read after the
+-- locks include any committed by the request that held a key just before. Entries none of whose
+-- keys is held or already claimed are stored, in arrival order, with their claims. Returns the
+-- live claims found (held = false) and the keys another transaction holds (held = true).
+CREATE OR REPLACE FUNCTION inbound_accept(
+    entries jsonb, batch_keys text[], claim_keys text[], claim_hashes text[], claim_ids text[],
+    claim_hours integer
+) RETURNS TABLE (key text, body_hash text, status integer, response jsonb, held boolean)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    busy text[];
+BEGIN
+    SELECT COALESCE(array_agg(k), '{}') INTO busy FROM unnest(batch_keys) AS k
+     WHERE NOT pg_try_advisory_xact_lock(hashtextextended(k, 0));
+    RETURN QUERY
+    WITH found AS (
+        SELECT c.key, c.body_hash, c.status, c.response FROM idempotency_claim c
+         WHERE c.key = ANY(batch_keys) AND NOT c.key = ANY(busy)
+           AND c.created_at > now() - make_interval(hours => claim_hours)
+    ), fresh AS (
+        SELECT e.* FROM ROWS FROM (jsonb_to_recordset(entries) AS (
+                   id text, payload jsonb, created_by text, request_id text, refs text[],
+                   keys text[]
+               )) WITH ORDINALITY AS e(id, payload, created_by, request_id, refs, keys, n)
+         WHERE NOT e.keys && busy AND NOT EXISTS (SELECT 1 FROM found WHERE found.key = ANY(e.keys))
+    ), queued AS (
+        INSERT INTO inbound_queue (id, payload, created_by, request_id, inventory_keys)
+        SELECT e.id, e.payload, e.created_by, e.request_id,
+               e.refs || COALESCE((SELECT array_agg(p.sys_id) FROM product_inventory p
+                                    WHERE p.sys_id = ANY(e.refs) OR p.external_id = ANY(e.refs)),
+                                  '{}')
+          FROM fresh e ORDER BY e.n
+    ), claimed AS (
+        INSERT INTO idempotency_claim (key, body_hash, status, response)
+        SELECT c.key, c.body_hash, 202, jsonb_build_object('orderId', c.id)
+          FROM unnest(claim_keys, claim_hashes, claim_ids) AS c(key, body_hash, id)
+         WHERE c.id IN (SELECT id FROM fresh)
+        ON CONFLICT (key) DO UPDATE
+           SET body_hash = EXCLUDED.body_hash, status = EXCLUDED.status,
+               response = EXCLUDED.response, created_at = now()
+    )
+    SELECT f.key, f.body_hash, f.status, f.response, false FROM found f
+    UNION ALL
+    SELECT k, NULL, NULL, NULL, true FROM unnest(busy) AS k;
+END
+$$;
+
 -- Fulfilment: one domain order per line item (HasChild/HasParent give the hierarchy), and the
 -- outbound requests sent for them (the outbox: written in the transaction that decides them).
 CREATE TABLE IF NOT EXISTS domain_order (

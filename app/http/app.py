@@ -44,7 +44,6 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 
 async def _ingestor(app: web.Application) -> AsyncIterator[None]:
     ingestor = Ingestor(app[keys.POOL], app[keys.REDIS])
-    ingestor.start()
     app[keys.INGESTOR] = ingestor
     yield
     await ingestor.close()

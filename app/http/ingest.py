@@ -1,8 +1,13 @@
 """Accepting `mode=async` orders: many concurrent requests, one statement and one commit.
 
-Requests wait in a list while a write is in progress; the next write takes all of them. Each
-request is answered only after the commit that holds its row, so a 202 always means stored.
-At low load a batch is one request and nothing waits.
+Requests wait in a list while the writers are busy; a writer that finishes takes all of them.
+Each request is answered only after the commit that holds its row, so a 202 always means
+stored. At low load a batch is one request and nothing waits.
+
+A few writers run at once so that the next batch is written while the last one's answers go
+out; with one, the process would sit idle during each commit and PostgreSQL during each parse.
+Entries naming a product inventory are ordered: at most one batch in flight holds any, so
+they get their sequence numbers, and commit, in arrival order.
 """
 
 from __future__ import annotations
@@ -19,53 +24,77 @@ from app.store import inbound
 
 log = logs.get("orderhub.ingest")
 MAX_BATCH = 500
+WRITERS = 3
 _ENQUEUE_TIMEOUT = 5.0
+
+Waiting = tuple[inbound.Entry, asyncio.Future[None]]
 
 
 class Ingestor:
-    def __init__(self, pool: Any, redis: ArqRedis) -> None:
+    def __init__(self, pool: Any, redis: ArqRedis, *, writers: int = WRITERS) -> None:
         self._pool = pool
         self._redis = redis
-        self._pending: list[tuple[inbound.Entry, asyncio.Future[None]]] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._writers = writers
+        self._pending: list[Waiting] = []
+        self._writing: set[asyncio.Task[None]] = set()
+        self._ordered_in_flight = False
         self._background: set[asyncio.Task[None]] = set()
 
     async def submit(self, entry: inbound.Entry) -> None:
         """Returns once the entry's outcome is known (and, when accepted, committed)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((entry, future))
-        self._wake.set()
+        self._dispatch()
         await future
 
-    async def run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                await self._write_while_pending()
+    def _dispatch(self) -> None:
+        if self._pending and len(self._writing) < self._writers:
+            task = asyncio.create_task(self._write_while_pending())
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
 
-    def _take(self) -> list[tuple[inbound.Entry, asyncio.Future[None]]]:
-        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        return batch
+    def _take(self) -> tuple[list[Waiting], bool]:
+        """The next batch in arrival order, and whether it holds ordered entries.
+
+        Ordered entries stay pending while another batch holding some is in flight.
+        """
+        take_ordered = not self._ordered_in_flight
+        batch: list[Waiting] = []
+        rest: list[Waiting] = []
+        for waiting in self._pending:
+            if len(batch) < MAX_BATCH and (take_ordered or not waiting[0].refs):
+                batch.append(waiting)
+            else:
+                rest.append(waiting)
+        self._pending = rest
+        ordered = take_ordered and any(entry.refs for entry, _ in batch)
+        self._ordered_in_flight |= ordered
+        return batch, ordered
 
     async def _write_while_pending(self) -> None:
         """Writes batch after batch on one connection, so none waits for the pool's reset."""
-        batch = self._take()
+        batch, ordered = self._take()
         try:
+            if not batch:
+                return
             async with self._pool.acquire() as conn:
-                while True:
+                while batch:
                     await inbound.accept(conn, [entry for entry, _ in batch])
                     self._answer(batch)
-                    if not self._pending:
-                        return
-                    batch = self._take()
+                    if ordered:
+                        self._ordered_in_flight = ordered = False
+                    batch, ordered = self._take()
         except Exception as exc:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
+        finally:
+            if ordered:
+                self._ordered_in_flight = False
+            self._writing.discard(asyncio.current_task())
+            self._dispatch()
 
-    def _answer(self, batch: list[tuple[inbound.Entry, asyncio.Future[None]]]) -> None:
+    def _answer(self, batch: list[Waiting]) -> None:
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
@@ -85,13 +114,6 @@ class Ingestor:
             log.warning("enqueue_failed", count=len(ids), error=repr(exc))
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for task in list(self._background):
+        for task in list(self._writing) + list(self._background):
             with contextlib.suppress(Exception):
                 await task
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run())

@@ -13,41 +13,13 @@ from app.domain.ingestion import (
     inventory_refs,
     replay_or_refuse,
 )
-from app.store import idempotency
 from app.store.db import Connection
 from app.store.ordering import create_orders
 
 # Inventory keys are the refs as sent plus the sys_ids they resolve to, so that an entry naming
 # an inventory by external_id and one naming it by sys_id still queue behind each other.
-# One statement reads the live claims of the batch's keys and stores, in arrival order, the
-# candidates none of whose keys has one, with their claims; it returns the live claims found.
-STORE = f"""
-WITH found AS (
-    SELECT key, body_hash, status, response FROM idempotency_claim
-     WHERE key = ANY($2::text[]) AND created_at > now() - interval '{CLAIM_HOURS} hours'
-), fresh AS (
-    SELECT e.* FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (
-               id text, payload jsonb, created_by text, request_id text, refs text[], keys text[]
-           )) WITH ORDINALITY AS e(id, payload, created_by, request_id, refs, keys, n)
-     WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.key = ANY(e.keys))
-), queued AS (
-    INSERT INTO inbound_queue (id, payload, created_by, request_id, inventory_keys)
-    SELECT e.id, e.payload, e.created_by, e.request_id,
-           e.refs || COALESCE((SELECT array_agg(p.sys_id) FROM product_inventory p
-                                WHERE p.sys_id = ANY(e.refs) OR p.external_id = ANY(e.refs)),
-                              '{{}}')
-      FROM fresh e ORDER BY e.n
-), claimed AS (
-    INSERT INTO idempotency_claim (key, body_hash, status, response)
-    SELECT c.key, c.body_hash, 202, jsonb_build_object('orderId', c.id)
-      FROM unnest($3::text[], $4::text[], $5::text[]) AS c(key, body_hash, id)
-     WHERE c.id IN (SELECT id FROM fresh)
-    ON CONFLICT (key) DO UPDATE
-       SET body_hash = EXCLUDED.body_hash, status = EXCLUDED.status,
-           response = EXCLUDED.response, created_at = now()
-)
-SELECT key, body_hash, status, response FROM found
-"""
+# inbound_accept (schema.sql) locks the keys, reads their live claims and stores what is new.
+ACCEPT = "SELECT * FROM inbound_accept($1::jsonb, $2, $3, $4, $5, $6)"
 TAKE = "SELECT * FROM inbound_queue WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED"
 # Entries of the batch behind an earlier queued entry, outside the batch, on the same inventory.
 EARLIER_ELSEWHERE = """
@@ -102,46 +74,23 @@ class Entry:
 
 
 async def accept(conn: Connection, entries: list[Entry]) -> None:
-    """Writes the batch in one transaction; sets each entry's outcome.
+    """Writes the batch in one round trip and one transaction; sets each entry's outcome.
 
     New entries answer 202 with their id; a client retry replays the first answer; a key in
     flight is 409 and an Idempotency-Key reused with another body 422. Claims are taken in the
     same transaction as the queue rows, so an accepted entry and its claim commit together.
-    Round trips: the key locks, then one statement that finds claims and stores what is new.
     """
-    keys = [c.key for e in entries for c in e.claims]
-    if not keys:
-        await _store(conn, entries, keys)  # one statement: atomic without a transaction
-        for entry in entries:
-            entry.outcome = (202, {"orderId": entry.id})
-        return
-    async with conn.transaction():
-        busy = await idempotency.lock(conn, keys)
-        # Candidates: no key held elsewhere nor by an earlier entry of the batch. Of those,
-        # the statement stores the ones no live claim answers, the entries whose outcome
-        # below is None.
-        seen: set[str] = set()
-        candidates = []
-        for entry in entries:
-            entry_keys = {c.key for c in entry.claims}
-            if not entry_keys & busy and not entry_keys & seen:
-                candidates.append(entry)
-            seen |= entry_keys
-        found = await _store(conn, candidates, keys)
-        seen.clear()
-        for entry in entries:
-            entry.outcome = _prior_outcome(entry, busy, found, seen)
-            seen.update(c.key for c in entry.claims)
-            if entry.outcome is None:
-                entry.outcome = (202, {"orderId": entry.id})
-
-
-async def _store(
-    conn: Connection, candidates: list[Entry], keys: list[str]
-) -> dict[str, dict[str, Any]]:
+    # An entry sharing a key with an earlier one of the batch is in flight behind it.
+    seen: set[str] = set()
+    candidates = []
+    for entry in entries:
+        entry_keys = {c.key for c in entry.claims}
+        if not entry_keys & seen:
+            candidates.append(entry)
+        seen |= entry_keys
     claims = [c for e in candidates for c in e.claims]
     rows = await conn.fetch(
-        STORE,
+        ACCEPT,
         [
             {
                 "id": e.id,
@@ -153,12 +102,18 @@ async def _store(
             }
             for e in candidates
         ],
-        keys,
+        list(seen),
         [c.key for c in claims],
         [c.body_hash for c in claims],
         [e.id for e in candidates for _ in e.claims],
+        CLAIM_HOURS,
     )
-    return {row["key"]: dict(row) for row in rows}
+    busy = {row["key"] for row in rows if row["held"]}
+    found = {row["key"]: dict(row) for row in rows if not row["held"]}
+    seen.clear()
+    for entry in entries:
+        entry.outcome = _prior_outcome(entry, busy, found, seen) or (202, {"orderId": entry.id})
+        seen.update(c.key for c in entry.claims)
 
 
 def _prior_outcome(

@@ -1,0 +1,88 @@
+"""The ingest batcher: several writers at once, entries naming an inventory kept in order."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from app.domain.ingestion import claims_for
+from app.domain.orders import new_sys_id
+from app.http.ingest import Ingestor
+from app.jobs import connect
+from app.settings import Settings
+from app.store.inbound import Entry
+from tests.test_async_ingest import async_example
+
+
+def _entry(refs: list[str], external_id: str | None = None) -> Entry:
+    payload: dict[str, Any] = async_example()
+    payload["externalId"] = external_id or new_sys_id()
+    claims = claims_for(payload, user="integrator", idempotency_key=None)
+    return Entry(new_sys_id(), payload, "integrator", None, refs, claims)
+
+
+def _waiting(ingestor: Ingestor, entries: list[Entry]) -> None:
+    loop = asyncio.get_running_loop()
+    ingestor._pending.extend((e, loop.create_future()) for e in entries)
+
+
+async def test_ordered_entries_wait_while_another_batch_holds_some() -> None:
+    ingestor = Ingestor(pool=None, redis=None)  # type: ignore[arg-type]
+    first, second = _entry(["inv-1"]), _entry(["inv-2"])
+    plain = [_entry([]) for _ in range(3)]
+    _waiting(ingestor, [plain[0], first, plain[1], second, plain[2]])
+
+    batch, ordered = ingestor._take()
+    assert ordered and [e for e, _ in batch] == [plain[0], first, plain[1], second, plain[2]]
+
+    third, fourth = _entry(["inv-1"]), _entry(["inv-3"])
+    more = _entry([])
+    _waiting(ingestor, [third, more, fourth])
+    batch, ordered = ingestor._take()
+    assert not ordered and [e for e, _ in batch] == [more]
+    assert [e for e, _ in ingestor._pending] == [third, fourth]
+
+    ingestor._ordered_in_flight = False  # the first batch committed
+    batch, ordered = ingestor._take()
+    assert ordered and [e for e, _ in batch] == [third, fourth]
+
+
+async def test_batches_stop_at_the_largest_size() -> None:
+    ingestor = Ingestor(pool=None, redis=None)  # type: ignore[arg-type]
+    entries = [_entry([]) for _ in range(510)]
+    _waiting(ingestor, entries)
+    batch, _ = ingestor._take()
+    assert [e for e, _ in batch] == entries[:500]
+    assert [e for e, _ in ingestor._pending] == entries[500:]
+
+
+async def test_concurrent_submits_are_stored_once_each_and_in_order_per_inventory(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    redis = connect(settings.redis_url, settings.orderhub_queue_name)
+    ingestor = Ingestor(pool, redis, writers=3)
+    entries = [_entry(["inv-1"] if i % 3 == 0 else []) for i in range(300)]
+    repeat = _entry([], external_id=entries[1].payload["externalId"])
+    repeat.payload = entries[1].payload
+    repeat.claims = entries[1].claims
+    try:
+        submitted = []
+        for n, entry in enumerate(entries):  # in waves, so that batches overlap
+            submitted.append(asyncio.create_task(ingestor.submit(entry)))
+            if n % 7 == 6:
+                await asyncio.sleep(0.001)
+        await asyncio.gather(*submitted)
+        await ingestor.submit(repeat)
+    finally:
+        await ingestor.close()
+        await redis.aclose()
+
+    assert all(e.outcome == (202, {"orderId": e.id}) for e in entries)
+    assert repeat.outcome == (202, {"orderId": entries[1].id})
+    async with pool.acquire() as conn:
+        stored = await conn.fetch("SELECT id, inventory_keys FROM inbound_queue ORDER BY seq")
+    assert sorted(r["id"] for r in stored) == sorted(e.id for e in entries)
+    ordered = [r["id"] for r in stored if "inv-1" in r["inventory_keys"]]
+    assert ordered == [e.id for e in entries if e.refs]
