@@ -162,3 +162,25 @@ async def test_cancel_and_patch_of_a_queued_order(demo_client: TestClient) -> No
     )
     assert resp.status == 400
     assert (await resp.json())["details"][0]["message"] == m.CANCEL_ORDER_IN_QUEUE
+
+
+async def test_a_body_postgresql_cannot_store_is_refused_alone(
+    demo_client: TestClient, demo_database_url: str
+) -> None:
+    """One such request in a batch must not fail the others written with it."""
+    bodies = []
+    for n in range(6):
+        body = async_example()
+        body["externalId"] = f"nul-{n}"
+        if n % 2:
+            body["description"] = "a\u0000b"
+        bodies.append(body)
+    answers = await asyncio.gather(*(post_async(demo_client, b) for b in bodies))
+    assert [status for status, _ in answers] == [202, 400] * 3
+    assert all(answer["code"] == 22 for status, answer in answers if status == 400)
+    conn = await asyncpg.connect(demo_database_url)
+    try:
+        stored = await conn.fetchval("SELECT count(*) FROM inbound_queue")
+    finally:
+        await conn.close()
+    assert stored == 3

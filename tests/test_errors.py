@@ -175,9 +175,32 @@ async def test_json_labelled_as_a_form_is_read_as_json(probe: TestClient) -> Non
     assert await resp.json() == {"a": 1}
 
 
-async def test_nan_is_not_json(probe: TestClient) -> None:
-    resp = await probe.post(
-        "/probe", data=b'{"a": NaN}', headers={"Content-Type": "application/json"}
-    )
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e400}', b'{"a": "\\ud800"}', b'{"a": 01}'],
+)
+async def test_what_is_not_storable_json_is_400_code_22(probe: TestClient, body: bytes) -> None:
+    resp = await probe.post("/probe", data=body, headers={"Content-Type": "application/json"})
     assert resp.status == 400
-    assert_error(await resp.json(), 22, "NaN is not a JSON value")
+    assert_error(await resp.json(), 22, "Malformed JSON")
+
+
+async def test_nul_in_text_is_400_code_22(probe: TestClient) -> None:
+    for body in (b'{"a": ["x\\u0000y"]}', b'{"a\\u0000": 1}'):
+        resp = await probe.post("/probe", data=body, headers={"Content-Type": "application/json"})
+        assert resp.status == 400
+        assert_error(await resp.json(), 22, "\\u0000")
+    escaped = b'{"a": "C:\\\\u0000"}'  # a backslash, then the letters u0000
+    resp = await probe.post("/probe", data=escaped, headers={"Content-Type": "application/json"})
+    assert resp.status == 200 and await resp.json() == {"a": "C:\\u0000"}
+
+
+async def test_long_integers_are_read_exactly(probe: TestClient) -> None:
+    body = b'{"big": 123456789012345678901234567890, "small": -9223372036854775808, "f": 0.5}'
+    resp = await probe.post("/probe", data=body, headers={"Content-Type": "application/json"})
+    assert resp.status == 200
+    assert await resp.json() == {
+        "big": 123456789012345678901234567890,
+        "small": -9223372036854775808,
+        "f": 0.5,
+    }

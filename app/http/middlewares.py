@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -13,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from app import logs
+from app.domain import jsontext
 from app.domain.errors import ApiError, ErrorKind, error_body
 from app.http import keys
 from app.store.db import is_unavailable
@@ -32,7 +32,7 @@ def error_response(
         extra["WWW-Authenticate"] = 'Basic realm="OrderHub", charset="UTF-8"'
     if error.kind is ErrorKind.UNAVAILABLE:
         extra["Retry-After"] = _RETRY_AFTER_SECONDS
-    return web.json_response(body, status=error.kind.status, headers=extra)
+    return web.json_response(body, status=error.kind.status, headers=extra, dumps=jsontext.dumps)
 
 
 @web.middleware
@@ -140,27 +140,26 @@ async def negotiation(request: web.Request, handler: Handler) -> web.StreamRespo
     return await handler(request)
 
 
-def _refuse_constant(name: str) -> Any:
-    """NaN and Infinity are not JSON; Python's reader would accept them."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
 async def read_json_object(request: web.Request, *, empty_message: str) -> dict[str, Any]:
     """The body as a JSON object, or 400: code 21 when empty, 22 when not an object."""
     raw = await request.read()
     if not raw.strip():
         raise ApiError(ErrorKind.MISSING_BODY, empty_message)
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = jsontext.loads(raw)
+    except ValueError as exc:
         raise ApiError(ErrorKind.INVALID_BODY, f"Malformed JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise ApiError(ErrorKind.INVALID_BODY, "The request body must be a JSON object.")
+    if b"\\u0000" in raw and jsontext.holds_nul(data):
+        raise ApiError(ErrorKind.INVALID_BODY, "Text in the request body may not hold \\u0000.")
     return data
 
 
 def ok_json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
+    return web.json_response(
+        data, status=status, headers={"Cache-Control": "no-store"}, dumps=jsontext.dumps
+    )
 
 
 __all__ = ["error_body", "errors", "negotiation", "ok_json", "read_json_object", "request_context"]

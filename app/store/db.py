@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -46,7 +45,7 @@ def is_transient(exc: BaseException) -> bool:
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(
-            typename, encoder=jsontext.dumps, decoder=json.loads, schema="pg_catalog"
+            typename, encoder=jsontext.dumps, decoder=jsontext.loads, schema="pg_catalog"
         )
 
 
