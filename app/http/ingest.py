@@ -25,6 +25,7 @@ from app.store import inbound
 log = logs.get("orderhub.ingest")
 MAX_BATCH = 500
 WRITERS = 3
+LINGER = 0.02  # seconds a writer keeps its connection for the next batch
 _ENQUEUE_TIMEOUT = 5.0
 
 Waiting = tuple[inbound.Entry, asyncio.Future[None]]
@@ -38,12 +39,15 @@ class Ingestor:
         self._pending: list[Waiting] = []
         self._writing: set[asyncio.Task[None]] = set()
         self._ordered_in_flight = False
-        self._background: set[asyncio.Task[None]] = set()
+        self._arrived = asyncio.Event()
+        self._to_enqueue: list[str] = []
+        self._enqueuing: asyncio.Task[None] | None = None
 
     async def submit(self, entry: inbound.Entry) -> None:
         """Returns once the entry's outcome is known (and, when accepted, committed)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((entry, future))
+        self._arrived.set()
         self._dispatch()
         await future
 
@@ -72,7 +76,8 @@ class Ingestor:
         return batch, ordered
 
     async def _write_while_pending(self) -> None:
-        """Writes batch after batch on one connection, so none waits for the pool's reset."""
+        """Writes batch after batch on one connection, so none waits for the pool's reset;
+        under load the next batch comes within LINGER and the connection is kept for it."""
         batch, ordered = self._take()
         try:
             if not batch:
@@ -84,6 +89,12 @@ class Ingestor:
                     if ordered:
                         self._ordered_in_flight = ordered = False
                     batch, ordered = self._take()
+                    if not batch:
+                        self._arrived.clear()
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(LINGER):
+                                await self._arrived.wait()
+                        batch, ordered = self._take()
         except Exception as exc:
             for _, future in batch:
                 if not future.done():
@@ -98,22 +109,27 @@ class Ingestor:
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
-        accepted = [e.id for e, _ in batch if e.outcome == (202, {"orderId": e.id})]
-        if accepted:
-            task = asyncio.create_task(self._enqueue(accepted))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        self._to_enqueue += [e.id for e, _ in batch if e.outcome == (202, {"orderId": e.id})]
+        if self._to_enqueue and self._enqueuing is None:
+            self._enqueuing = asyncio.create_task(self._enqueue())
 
-    async def _enqueue(self, ids: list[str]) -> None:
-        """After the commit and off the response path; if Redis is down the sweeper catches up."""
+    async def _enqueue(self) -> None:
+        """After the commit and off the response path; if Redis is down the sweeper catches up.
+        Ids accepted while a job is being enqueued go into the next one (up to 100 a job)."""
         try:
-            async with asyncio.timeout(_ENQUEUE_TIMEOUT):
-                for chunk in chunks(ids):
-                    await self._redis.enqueue_job(PROCESS_INBOUND, chunk, _job_id=chunk[0])
-        except Exception as exc:
-            log.warning("enqueue_failed", count=len(ids), error=repr(exc))
+            while self._to_enqueue:
+                ids, self._to_enqueue = self._to_enqueue, []
+                try:
+                    async with asyncio.timeout(_ENQUEUE_TIMEOUT):
+                        for chunk in chunks(ids):
+                            await self._redis.enqueue_job(PROCESS_INBOUND, chunk, _job_id=chunk[0])
+                except Exception as exc:
+                    log.warning("enqueue_failed", count=len(ids), error=repr(exc))
+        finally:
+            self._enqueuing = None
 
     async def close(self) -> None:
-        for task in list(self._writing) + list(self._background):
-            with contextlib.suppress(Exception):
-                await task
+        for task in [*self._writing, self._enqueuing]:
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await task

@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 from app import logs
 from app.domain import jsontext
 from app.domain.errors import ApiError, ErrorKind, error_body
+from app.domain.orders import new_sys_id
 from app.http import keys
 from app.store.db import is_unavailable
 
@@ -39,7 +40,7 @@ def error_response(
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Binds the request id for every log line and writes one access line per request."""
     incoming = request.headers.get("X-Request-ID", "")
-    request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+    request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_sys_id()
     request[keys.REQUEST_ID] = request_id
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
