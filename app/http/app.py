@@ -51,7 +51,7 @@ async def _ingestor(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[middlewares.request_context, middlewares.errors, middlewares.negotiation],
+        middlewares=[middlewares.api],
         client_max_size=settings.orderhub_max_body_bytes,
     )
     app[keys.SETTINGS] = settings
