@@ -737,6 +737,11 @@ async def ceiling(
 ) -> dict[str, Any]:
     await conn.execute("DROP TABLE IF EXISTS bench_ceiling")
     await conn.execute("CREATE TABLE bench_ceiling (LIKE inbound_queue INCLUDING ALL)")
+    options = await conn.fetchval(
+        "SELECT reloptions FROM pg_class WHERE oid = 'inbound_queue'::regclass"
+    )
+    if options:  # LIKE copies no storage parameters; toast_tuple_target matters here
+        await conn.execute(f"ALTER TABLE bench_ceiling SET ({', '.join(options)})")
     synchronous_commit = await conn.fetchval("SHOW synchronous_commit")
     fsync = await conn.fetchval("SHOW fsync")
     body = {**seed_body(), "externalId": f"{run_id}-pgbench"}

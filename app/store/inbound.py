@@ -26,7 +26,8 @@ EARLIER_ELSEWHERE = """
 SELECT r.id FROM inbound_queue r
  WHERE r.id = ANY($1) AND r.inventory_keys <> '{}'
    AND EXISTS (SELECT 1 FROM inbound_queue e
-                WHERE e.seq < r.seq AND e.inventory_keys && r.inventory_keys
+                WHERE e.seq < r.seq AND e.inventory_keys <> '{}'
+                  AND e.inventory_keys && r.inventory_keys
                   AND NOT e.id = ANY($1))
 """
 MOVE_MANY = """
