@@ -68,3 +68,27 @@ def test_password_hash_round_trip() -> None:
     assert not verify_password("s3cret ", stored)
     assert not verify_password("s3cret", "md5$abc")
     assert hash_password("x") != hash_password("x")
+
+
+@pytest.mark.parametrize("password", ["agent-pw", "wrong"])
+async def test_concurrent_requests_with_new_credentials_run_one_password_check(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    """A burst of connections from one integration must not run scrypt once per request."""
+    import asyncio
+
+    from app.http import auth as http_auth
+
+    checks = []
+
+    def counting(candidate: str, stored: str) -> bool:
+        checks.append(candidate)
+        return verify_password(candidate, stored)
+
+    monkeypatch.setattr(http_auth, "verify_password", counting)
+    answers = await asyncio.gather(
+        *(client.get(WHOAMI, headers=basic("agent", password)) for _ in range(20))
+    )
+    expected = 200 if password == "agent-pw" else 401
+    assert [a.status for a in answers] == [expected] * 20
+    assert len(checks) == 1

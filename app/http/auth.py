@@ -7,7 +7,9 @@ import binascii
 from base64 import b64decode
 from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
+from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from app.domain.errors import ApiError, ErrorKind
@@ -41,18 +43,21 @@ async def authenticate(request: web.Request) -> User:
     name, password = _credentials(request)
     cache = request.app[keys.AUTH_CACHE]
     cache_key = cache.key(name, password)
-    user = cache.get(cache_key)
-    if user is None:
-        stored = await users.get(keys.pool(request), name)
-        # The KDF runs off the event loop; an unknown user costs the same as a wrong password.
-        stored_hash = stored.password_hash if stored else _DUMMY_HASH
-        ok = await asyncio.to_thread(verify_password, password, stored_hash)
-        if stored is None or not ok:
-            raise ApiError(ErrorKind.INVALID_CREDENTIALS, "Invalid user name or password.")
-        user = User(stored.name, stored.roles)
-        cache.put(cache_key, user)
+    user = cache.get(cache_key) or await cache.verified(
+        cache_key, lambda: _verify(keys.pool(request), name, password)
+    )
     request[keys.USER] = user
     return user
+
+
+async def _verify(pool: asyncpg.Pool[Any], name: str, password: str) -> User:
+    stored = await users.get(pool, name)
+    # The KDF runs off the event loop; an unknown user costs the same as a wrong password.
+    stored_hash = stored.password_hash if stored else _DUMMY_HASH
+    ok = await asyncio.to_thread(verify_password, password, stored_hash)
+    if stored is None or not ok:
+        raise ApiError(ErrorKind.INVALID_CREDENTIALS, "Invalid user name or password.")
+    return User(stored.name, stored.roles)
 
 
 def requires(roles: Iterable[str]) -> Callable[[Handler], Handler]:

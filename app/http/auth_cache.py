@@ -1,12 +1,17 @@
 """Briefly remembers verified credentials so that scrypt does not run on every request.
 
-Keyed by a hash of name and password, never the password itself.
+Keyed by a hash of name and password, never the password itself. While a key is being
+verified, other requests with it wait for that verification instead of running their own: an
+integration opening 64 connections at once (or the entry expiring under load) costs one scrypt,
+not 64 that would stall every request behind them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -21,6 +26,7 @@ class AuthCache:
         self._ttl = ttl
         self._max = max_entries
         self._entries: dict[bytes, tuple[User, float]] = {}
+        self._verifying: dict[bytes, asyncio.Future[User]] = {}
 
     @staticmethod
     def key(name: str, password: str) -> bytes:
@@ -40,3 +46,14 @@ class AuthCache:
         if len(self._entries) >= self._max:
             self._entries.clear()
         self._entries[key] = (user, time.monotonic() + self._ttl)
+
+    async def verified(self, key: bytes, verify: Callable[[], Awaitable[User]]) -> User:
+        """The user `verify` yields, run once per key however many requests wait for it."""
+        running = self._verifying.get(key)
+        if running is None:
+            running = asyncio.ensure_future(verify())
+            self._verifying[key] = running
+            running.add_done_callback(lambda _: self._verifying.pop(key, None))
+        user = await asyncio.shield(running)
+        self.put(key, user)
+        return user
