@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,13 +19,15 @@ from app.queue_cli import add_commands as add_queue_commands
 from app.settings import SETTINGS, Settings, SettingsError
 
 
-def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvloop
     from aiohttp import web
 
     from app.http.app import create_app
 
     settings.require_servers()
+    if settings.orderhub_api_processes > 1 and not args.shared_port:
+        return _serve_processes(settings)
     logs.configure(settings.orderhub_log_level, process="api")
     logs.get().info("api_listening", url=f"http://{settings.host}:{settings.port}")
     app = create_app(settings)
@@ -39,10 +42,30 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         access_log=None,
+        reuse_port=args.shared_port or None,
         print=None,
         loop=uvloop.new_event_loop(),  # a cheaper event loop: more requests per CPU second
     )
     return 0
+
+
+def _serve_processes(settings: Settings) -> int:
+    """ORDERHUB_API_PROCESSES children on one port; the kernel spreads connections over them."""
+    from app.children import Children, Stop, stopping_on_signals
+
+    logs.configure(settings.orderhub_log_level, process="api")
+    log = logs.get()
+    children = Children(lambda message: log.warning("api_process_exited", message=message))
+    try:
+        with stopping_on_signals():
+            log.info("api_processes", count=settings.orderhub_api_processes)
+            for n in range(settings.orderhub_api_processes):
+                children.start(f"api process {n + 1}", ["serve", "--shared-port"], os.environ)
+            return children.wait_for_exit()
+    except Stop:
+        return 0
+    finally:
+        children.terminate()
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -188,7 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Run everything on one machine: embedded PostgreSQL and Redis (unless "
         "DATABASE_URL/REDIS_URL are set), the API and a worker.",
     )
-    command("serve", _serve, "Run the HTTP API (needs DATABASE_URL and REDIS_URL).")
+    serve = command("serve", _serve, "Run the HTTP API (needs DATABASE_URL and REDIS_URL).")
+    serve.add_argument(
+        "--shared-port",
+        action="store_true",
+        help="run one API process that shares its port with others (SO_REUSEPORT); "
+        "`orderhub serve` starts its ORDERHUB_API_PROCESSES children this way",
+    )
     worker = command("worker", _worker, "Run an arq worker (needs DATABASE_URL and REDIS_URL).")
     worker.add_argument(
         "--burst",

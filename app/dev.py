@@ -6,18 +6,14 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from importlib import resources
-from types import FrameType
 from typing import Any, TypeVar
 
 import asyncpg
 
+from app.children import Children, Stop, stopping_on_signals
 from app.domain.catalog import parse_catalog
 from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES, INTEGRATOR
@@ -91,28 +87,6 @@ async def _prepare_database(dsn: str, *, demo: bool) -> None:
         await conn.close()
 
 
-class _Stop(Exception):
-    pass
-
-
-def _raise_stop(signum: int, _frame: FrameType | None) -> None:
-    raise _Stop(signal.Signals(signum).name)
-
-
-def _terminate(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for name, child in children.items():
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _say(f"{name} did not stop in time; killing it")
-            child.kill()
-            child.wait()
-
-
 def run_dev(settings: Settings) -> int:
     embedded_pg = (
         None
@@ -124,55 +98,50 @@ def run_dev(settings: Settings) -> int:
         if settings.redis_url
         else EmbeddedRedis(settings.data_dir, settings.orderhub_redis_port)
     )
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    signal.signal(signal.SIGINT, _raise_stop)
-    signal.signal(signal.SIGTERM, _raise_stop)
+    children = Children(_say)
     try:
-        if embedded_pg is not None:
-            _say(f"starting embedded PostgreSQL in {embedded_pg.pgdata}")
-            settings = replace(settings, database_url=embedded_pg.start())
-        if embedded_redis is not None:
-            _say(f"starting embedded Redis in {settings.data_dir / 'redis'}")
-            settings = replace(settings, redis_url=embedded_redis.start())
-        _say(
-            "applying schema.sql" + ("" if embedded_pg is None else ", loading the demo catalogue")
-        )
-        asyncio.run(_prepare_database(settings.database_url, demo=embedded_pg is not None))
-
-        env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
-        # The stub calls back the API started here unless told otherwise.
-        env.setdefault("STUB_CALLBACK_URL", f"http://{settings.host}:{settings.port}")
-        # Unless told otherwise, SOM and TOM are the stub this command starts.
-        stub = f"http://{settings.stub_host}:{settings.stub_port}"
-        env.setdefault("SOM_URL", f"{stub}/som/serviceOrder")
-        env.setdefault("TOM_URL", f"{stub}/tom/serviceOrder")
-        for name, argv in (("api", ["serve"]), ("worker", ["worker"]), ("stub", ["stub"])):
-            children[name] = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", *argv], env=env, start_new_session=True
+        with stopping_on_signals():
+            if embedded_pg is not None:
+                _say(f"starting embedded PostgreSQL in {embedded_pg.pgdata}")
+                settings = replace(settings, database_url=embedded_pg.start())
+            if embedded_redis is not None:
+                _say(f"starting embedded Redis in {settings.data_dir / 'redis'}")
+                settings = replace(settings, redis_url=embedded_redis.start())
+            _say(
+                "applying schema.sql"
+                + ("" if embedded_pg is None else ", loading the demo catalogue")
             )
+            asyncio.run(_prepare_database(settings.database_url, demo=embedded_pg is not None))
 
-        base = f"http://{settings.host}:{settings.port}"
-        _say(f"API      {base}  (ready: {base}/ready)")
-        _say(f"Postgres {settings.database_url}")
-        _say(f"Redis    {settings.redis_url}")
-        stub = f"http://{settings.stub_host}:{settings.stub_port}"
-        _say(f"Stub     {stub}  (SOM: {stub}/som/serviceOrder, TOM: {stub}/tom/serviceOrder)")
-        if embedded_pg is not None:
-            _say("demo credentials: admin / admin (every role)")
-        _say("Ctrl-C stops everything")
-        while True:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    _say(f"{name} exited with status {child.returncode}; stopping")
-                    return 1
-            time.sleep(0.5)
-    except _Stop as stop:
+            env = {
+                **os.environ,
+                "DATABASE_URL": settings.database_url,
+                "REDIS_URL": settings.redis_url,
+            }
+            # The stub calls back the API started here unless told otherwise.
+            env.setdefault("STUB_CALLBACK_URL", f"http://{settings.host}:{settings.port}")
+            # Unless told otherwise, SOM and TOM are the stub this command starts.
+            stub = f"http://{settings.stub_host}:{settings.stub_port}"
+            env.setdefault("SOM_URL", f"{stub}/som/serviceOrder")
+            env.setdefault("TOM_URL", f"{stub}/tom/serviceOrder")
+            for name, argv in (("api", ["serve"]), ("worker", ["worker"]), ("stub", ["stub"])):
+                children.start(name, argv, env)
+
+            base = f"http://{settings.host}:{settings.port}"
+            _say(f"API      {base}  (ready: {base}/ready)")
+            _say(f"Postgres {settings.database_url}")
+            _say(f"Redis    {settings.redis_url}")
+            stub = f"http://{settings.stub_host}:{settings.stub_port}"
+            _say(f"Stub     {stub}  (SOM: {stub}/som/serviceOrder, TOM: {stub}/tom/serviceOrder)")
+            if embedded_pg is not None:
+                _say("demo credentials: admin / admin (every role)")
+            _say("Ctrl-C stops everything")
+            return children.wait_for_exit()
+    except Stop as stop:
         _say(f"{stop} received; stopping")
         return 0
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _terminate(children)
+        children.terminate()
         if embedded_redis is not None:
             embedded_redis.stop()
         if embedded_pg is not None:

@@ -125,6 +125,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ORDERHUB_LOG_LEVEL", "info", _log_level, "Lowest log level written."),
     Setting(
+        "ORDERHUB_API_PROCESSES",
+        "1",
+        _positive_int,
+        "API processes `orderhub serve` runs on its one port (SO_REUSEPORT), each with its own "
+        "event loop and pools; up to one per core.",
+    ),
+    Setting(
         "ORDERHUB_DB_POOL_SIZE",
         "10",
         _positive_int,
@@ -272,6 +279,7 @@ class Settings:
     orderhub_pg_port: int
     orderhub_redis_port: int
     orderhub_log_level: str
+    orderhub_api_processes: int
     orderhub_db_pool_size: int
     orderhub_db_timeout: float
     orderhub_auth_cache_seconds: float

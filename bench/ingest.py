@@ -70,6 +70,7 @@ class Config:
     drain_seconds: int
     generator: str
     profile: bool
+    api_processes: int
 
     @classmethod
     def from_env(cls) -> Config:
@@ -92,6 +93,7 @@ class Config:
             drain_seconds=number("BENCH_DRAIN_SECONDS", 60, 1, 3600),
             generator=generator,
             profile=os.environ.get("BENCH_PROFILE", "0").strip().lower() in {"1", "true", "yes"},
+            api_processes=number("BENCH_API_PROCESSES", usable_cpus(), 1, 64),
         )
 
 
@@ -203,6 +205,25 @@ class Processes:
             )
         except OSError:
             return ""
+
+
+def usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """cpu_seconds of a process and its children (the API's processes, with several)."""
+    total = cpu_seconds(pid)
+    for child in child_pids(pid):
+        total = None if total is None else total + (cpu_seconds(child) or 0.0)
+    return total
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -406,11 +427,15 @@ def tool_version(argv: list[str]) -> str:
     return lines[0].strip() if lines else "unknown"
 
 
-async def warm_up(base_url: str, body: dict[str, Any], run_id: str) -> None:
-    """A few POSTs that must answer 202; they also fill the API's password cache."""
+async def warm_up(base_url: str, body: dict[str, Any], run_id: str, processes: int) -> None:
+    """POSTs that must answer 202, each on a new connection so that every API process gets
+    some; they also fill the processes' password caches."""
     headers = {"Authorization": authorization(), "Content-Type": "application/json"}
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        for n in range(3):
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=10)
+    ) as session:
+        for n in range(3 + 8 * (processes - 1)):
             data = json.dumps({**body, "externalId": f"{run_id}-warmup-{n}"})
             async with session.post(base_url + ENDPOINT, data=data, headers=headers) as response:
                 text = await response.text()
@@ -428,7 +453,7 @@ async def ingest(
     profile_dir: Path,
 ) -> dict[str, Any]:
     body = seed_body()
-    await warm_up(base_url, body, run_id)
+    await warm_up(base_url, body, run_id, config.api_processes)
     body_file = workdir / "body.json"
     body_file.write_text(json.dumps({**body, "externalId": PLACEHOLDER}), encoding="utf-8")
     generator = choose_generator(config)
@@ -472,7 +497,7 @@ async def ingest(
     say(f"ingest: {label}, {config.concurrency} connections, {config.seconds}s against {url}")
     base_seq = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM inbound_queue")
     base_rows = await conn.fetchval("SELECT count(*) FROM inbound_queue")
-    api_cpu_before = cpu_seconds(api.pid)
+    api_cpu_before = tree_cpu_seconds(api.pid)
     ticks_before = machine_ticks()
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -486,7 +511,15 @@ async def ingest(
     profiling = None
     if config.profile and config.seconds >= 6:
         profiling = asyncio.ensure_future(
-            _delayed(2, profile(api.pid, "api-ingest", min(15, config.seconds - 4), profile_dir))
+            _delayed(
+                2,
+                profile(
+                    (child_pids(api.pid) or [api.pid])[0],  # the first, with several
+                    "api-ingest",
+                    min(15, config.seconds - 4),
+                    profile_dir,
+                ),
+            )
         )
     last = (started, 0)
     try:
@@ -508,7 +541,7 @@ async def ingest(
                 process.kill()
             await process.wait()
     stdout, stderr = await output
-    api_cpu_after = cpu_seconds(api.pid)
+    api_cpu_after = tree_cpu_seconds(api.pid)
     machine_busy = busy_fraction(ticks_before, machine_ticks())
     profile_summary = await profiling if profiling is not None else None
     line = next(
@@ -536,6 +569,7 @@ async def ingest(
         "generator_label": label,
         "generator_version": version,
         "concurrency": config.concurrency,
+        "api_processes": config.api_processes,
         "seconds": round(duration, 2),
         "requests": summary["requests"],
         "accepted": accepted,
@@ -556,7 +590,8 @@ async def ingest(
         f"{result['errors']} errors, {stored:,} rows stored"
     )
     say(
-        f"ingest: API CPU {_pct(result['api_cpu_fraction'])} of one core, "
+        f"ingest: API CPU {_pct(result['api_cpu_fraction'])} of one core "
+        f"({config.api_processes} process(es)), "
         f"machine {_pct(machine_busy)} busy"
     )
     return result
@@ -856,7 +891,7 @@ async def machine(conn: asyncpg.Connection[Any], servers: Servers) -> dict[str, 
         await client.aclose()
     return {
         "nproc": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpus_usable": usable_cpus(),
         "cpu_model": cpu_model(),
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "platform": platform.platform(),
@@ -890,6 +925,7 @@ def print_table(results: dict[str, Any]) -> None:
     rows = [
         ("generator", ing["generator_label"], ""),
         ("concurrency", str(ing["concurrency"]), ""),
+        ("API processes", str(ing.get("api_processes", 1)), ""),
         ("seconds", _fmt(ing["seconds"], 1), ""),
         (
             "accepted/s",
@@ -966,6 +1002,7 @@ async def run(
         "PORT": str(port),
         "ORDERHUB_LOG_LEVEL": "warning",
         "ORDERHUB_QUEUE_NAME": servers.queue_name,
+        "ORDERHUB_API_PROCESSES": str(config.api_processes),
     }
     log_dir = workdir / "logs"
     log_dir.mkdir()
@@ -985,7 +1022,10 @@ async def run(
     try:
         results["machine"] = await machine(conn, servers)
         base_url = f"http://127.0.0.1:{port}"
-        say(f"starting orderhub serve on {base_url} (no worker yet)")
+        say(
+            f"starting orderhub serve on {base_url}, "
+            f"{config.api_processes} process(es), no worker yet"
+        )
         api = procs.start("api", "serve")
         await wait_ready(base_url, api, procs)
 
