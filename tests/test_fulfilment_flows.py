@@ -31,6 +31,8 @@ from tests.orders_data import (
 )
 from tests.processes import request, start, stop
 from tests.system import System, running_system, wait_for
+from tests.test_tmf_api import ORDERS as TMF_ORDERS
+from tests.test_tmf_api import tmf_add_order
 
 OUTBOUND_RESPONSE = f"{ORDERS}/outboundresponse"
 WAIT = 30.0  # seconds any one thing may take to happen; every wait is bounded by it
@@ -392,6 +394,9 @@ async def test_outbound_auto_initiates_every_created_order(own_system: Any) -> N
             for shape, build in (("flat", flat_order), ("hierarchical", hierarchical_order))
             for mode in ("sync", "async")
         }
+        standard = system.call("POST", TMF_ORDERS, body=tmf_add_order())
+        assert standard.status == 201, standard.body
+        orders[("flat", "standard flavour")] = standard.json()["id"]
         for (shape, _), order_id in orders.items():
             order = wait_state(system, order_id, "completed")
             assert_completed_with_inventory(order)
@@ -401,7 +406,7 @@ async def test_outbound_auto_initiates_every_created_order(own_system: Any) -> N
             assert {r["state"] for r in records} == {"fulfilled"}
         request_ids = {r["requestId"] for o in orders.values() for r in records_of(system, o)}
         accepted_once(received(system), request_ids)
-        assert len(received(system)) == len(request_ids) == 4
+        assert len(received(system)) == len(request_ids) == 5
         # nothing is left to send: a manual initiation is refused, changing nothing
         some = orders[("flat", "sync")]
         resp = system.call("POST", f"/api/orderhub/serviceOrder/{some}/outboundRequest", "agent")

@@ -149,6 +149,30 @@ async def test_order_created_on_one_flavour_reads_on_the_other(demo_client: Test
     )
 
 
+async def test_post_retries_replay_the_first_answer(
+    demo_client: TestClient, demo_database_url: str
+) -> None:
+    """CONTRACT.md's retry rules hold on this flavour too, with answers of its own shape."""
+    body = tmf_add_order()
+    first = await demo_client.post(ORDERS, json=body, headers=USER)
+    created = await ok(first, 201)
+    again = await demo_client.post(ORDERS, json=body, headers=USER)
+    assert await ok(again, 201) == created
+    assert again.headers["Location"] == first.headers["Location"]
+    count = "SELECT count(*) AS n FROM service_order WHERE external_id = $1"
+    assert (await rows(demo_database_url, count, body["externalId"]))[0]["n"] == 1
+
+    keyed = {**USER, "Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    keyed_body = tmf_add_order()
+    one = await ok(await demo_client.post(ORDERS, json=keyed_body, headers=keyed), 201)
+    assert await ok(await demo_client.post(ORDERS, json=keyed_body, headers=keyed), 201) == one
+    await error(await demo_client.post(ORDERS, json=tmf_add_order(), headers=keyed), 422, "63")
+
+    # The same body on the other flavour is not a retry of this one: its answer has another shape.
+    sn = await ok(await demo_client.post(SN_ORDERS, json=body, headers=USER), 201)
+    assert sn["id"] != created["id"]
+
+
 async def test_post_reads_v4_actions_and_item_relationships(
     demo_client: TestClient, demo_database_url: str
 ) -> None:

@@ -33,15 +33,23 @@ class Claim:
     explicit: bool  # an Idempotency-Key, where another body is an error, not a new order
 
 
-def claims_for(payload: dict[str, Any], *, user: str, idempotency_key: str | None) -> list[Claim]:
-    """An identical body with the same externalId, and an Idempotency-Key, each claim once."""
+def claims_for(
+    payload: dict[str, Any], *, user: str, idempotency_key: str | None, scope: str = ""
+) -> list[Claim]:
+    """An identical body with the same externalId, and an Idempotency-Key, each claim once.
+
+    `scope` keeps apart APIs whose answers differ in shape (the standard flavour's "tmf"), so
+    that a retry replays an answer of its own API."""
     body_hash = canonical_hash(payload)
+    prefix = f"{scope}:" if scope else ""
     claims = []
     if idempotency_key:
-        claims.append(Claim(f"key:{user}:{idempotency_key}", body_hash, explicit=True))
+        claims.append(Claim(f"{prefix}key:{user}:{idempotency_key}", body_hash, explicit=True))
     external_id = payload.get("externalId")
     if isinstance(external_id, str) and external_id.strip():
-        claims.append(Claim(f"body:{external_id.strip()}:{body_hash}", body_hash, explicit=False))
+        claims.append(
+            Claim(f"{prefix}body:{external_id.strip()}:{body_hash}", body_hash, explicit=False)
+        )
     return claims
 
 

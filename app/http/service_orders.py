@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from aiohttp import web
 
@@ -9,7 +11,7 @@ from app.domain import messages as m
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.ingestion import claims_for, inventory_refs, queued_status
 from app.domain.orders import check_request, new_sys_id
-from app.domain.rendering import cancellation_body, echo_order, render_order
+from app.domain.rendering import StoredOrder, cancellation_body, echo_order, render_order
 from app.domain.roles import INTEGRATOR
 from app.http import keys
 from app.http.auth import requires
@@ -35,6 +37,10 @@ _LIST_QUERY = ServiceOrderListQuery()
 
 def _not_found(order_id: str) -> ApiError:
     return ApiError(ErrorKind.NOT_FOUND, f"No service order with id {order_id}.", "/id")
+
+
+async def _echo_new(payload: dict[str, Any], stored: StoredOrder) -> dict[str, Any]:
+    return echo_order(payload, stored, state="new")
 
 
 @requires([INTEGRATOR])
@@ -71,6 +77,7 @@ async def create(request: web.Request) -> web.Response:
             order_id=new_sys_id(),
             user=user,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
+            render=lambda stored: _echo_new(payload, stored),
         )
         if settings.outbound_auto and status == 201:
             await enqueue_sends(request.app[keys.REDIS], await auto_initiate(conn, [body["id"]]))

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from app.domain import messages as m
 from app.domain.errors import ApiError, ErrorKind
+from app.domain.ingestion import claims_for
 from app.domain.orders import new_sys_id
 from app.domain.rendering import StoredOrder
 from app.domain.roles import INTEGRATOR
@@ -32,10 +33,12 @@ from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
 from app.http.schemas.listing import field_names, page_response, project
 from app.http.schemas.tmf_query import load_filters, load_paging
+from app.jobs import enqueue_sends
 from app.store import cancellations, order_search, orders
 from app.store.db import Connection
+from app.store.fulfilling import auto_initiate
 from app.store.order_deletion import delete_order
-from app.store.ordering import cancel_order, create_order, revise_order
+from app.store.ordering import cancel_order, create_order_once, revise_order
 
 
 def _not_found(kind: str, resource_id: str) -> ApiError:
@@ -64,18 +67,30 @@ def _created(body: dict[str, Any], location: str) -> web.Response:
 
 @requires([INTEGRATOR])
 async def create(request: web.Request) -> web.Response:
+    """Under the same client-retry rules as the other flavour, with claims of its own."""
     payload = await read_json_object(request, empty_message=m.POST_REQUEST_BODY_MISSING)
     settings = request.app[keys.SETTINGS]
+    user = request[keys.USER].name
+    claims = claims_for(
+        payload, user=user, idempotency_key=request.headers.get("Idempotency-Key"), scope="tmf"
+    )
     async with keys.pool(request).acquire() as conn:
-        stored = await create_order(
+
+        async def render(stored: StoredOrder) -> dict[str, Any]:
+            return (await _render(conn, [stored]))[0]
+
+        status, body = await create_order_once(
             conn,
             order_request(payload),
+            claims,
             order_id=new_sys_id(),
-            user=request[keys.USER].name,
+            user=user,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
+            render=render,
         )
-        (body,) = await _render(conn, [stored])
-    return _created(body, order_href(stored.order["sys_id"]))
+        if settings.outbound_auto and status == 201:
+            await enqueue_sends(request.app[keys.REDIS], await auto_initiate(conn, [body["id"]]))
+    return _created(body, order_href(body["id"]))
 
 
 @requires([INTEGRATOR])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from app.domain.fulfilment import decompose_new_order
 from app.domain.ingestion import Claim, in_flight_error, replay_or_refuse
 from app.domain.orders import PATCH_TEXTS, NewOrder, build_order, check_request, new_sys_id
 from app.domain.references import ReferenceIds
-from app.domain.rendering import StoredOrder, echo_order, render_order
+from app.domain.rendering import StoredOrder, render_order
 from app.domain.revisions import (
     check_cancel,
     check_cancellable,
@@ -242,8 +243,10 @@ async def create_order_once(
     order_id: str,
     user: str,
     allow_spec_upgrade: bool,
+    render: Callable[[StoredOrder], Awaitable[Any]],
 ) -> tuple[int, Any]:
-    """Synchronous create under the client-retry rules: a retry replays the first answer."""
+    """Synchronous create under the client-retry rules: a retry replays the first answer,
+    which `render` made of the new order in this transaction."""
     async with conn.transaction():
         keys = [claim.key for claim in claims]
         if await idempotency.lock(conn, keys):
@@ -257,7 +260,7 @@ async def create_order_once(
         stored = await create_order(
             conn, payload, order_id=order_id, user=user, allow_spec_upgrade=allow_spec_upgrade
         )
-        body = echo_order(payload, stored, state="new")
+        body = await render(stored)
         await idempotency.save(conn, [(c.key, c.body_hash, 201, body) for c in claims])
     return 201, body
 
