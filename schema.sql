@@ -294,13 +294,24 @@ CREATE INDEX IF NOT EXISTS inbound_processed_recent ON inbound_processed (proces
 -- Client retries: an Idempotency-Key, or an identical body with the same externalId, replays
 -- the first answer for 24 hours.
 CREATE TABLE IF NOT EXISTS idempotency_claim (
-    key        text PRIMARY KEY,
+    key        uuid PRIMARY KEY,  -- app.domain.ingestion.claim_key of the claim's identity
     body_hash  text NOT NULL,
     status     integer NOT NULL,
     response   jsonb NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS idempotency_claim_created ON idempotency_claim (created_at);
+-- Keys were once the identity itself (text); they become its digest, as claim_key computes it.
+DO $$
+BEGIN
+    IF (SELECT data_type FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = 'idempotency_claim'
+           AND column_name = 'key') = 'text' THEN
+        ALTER TABLE idempotency_claim ALTER COLUMN key TYPE uuid
+            USING encode(substr(sha256(convert_to(key, 'UTF8')), 1, 16), 'hex')::uuid;
+    END IF;
+END
+$$;
 
 -- Accepting a batch of async entries in one round trip, as one transaction. The keys are locked
 -- first; each later statement of a function takes a fresh snapshot, so the claims read after the
@@ -311,7 +322,8 @@ CREATE OR REPLACE FUNCTION inbound_accept(
     entries jsonb, batch_keys text[], claim_keys text[], claim_hashes text[], claim_ids text[],
     claim_hours integer
 ) RETURNS TABLE (key text, body_hash text, status integer, response jsonb, held boolean)
-LANGUAGE plpgsql AS $$
+-- Planned once: a custom plan for every batch cost PostgreSQL about 15% of the batch.
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
     busy text[];
@@ -320,8 +332,8 @@ BEGIN
      WHERE NOT pg_try_advisory_xact_lock(hashtextextended(k, 0));
     RETURN QUERY
     WITH found AS (
-        SELECT c.key, c.body_hash, c.status, c.response FROM idempotency_claim c
-         WHERE c.key = ANY(batch_keys) AND NOT c.key = ANY(busy)
+        SELECT c.key::text AS key, c.body_hash, c.status, c.response FROM idempotency_claim c
+         WHERE c.key = ANY(batch_keys::uuid[]) AND NOT c.key::text = ANY(busy)
            -- on created_at's side, this would have the planner scan the day's claims
            AND c.created_at + make_interval(hours => claim_hours) > now()
     ), fresh AS (
@@ -339,7 +351,7 @@ BEGIN
           FROM fresh e ORDER BY e.n
     ), claimed AS (
         INSERT INTO idempotency_claim (key, body_hash, status, response)
-        SELECT c.key, c.body_hash, 202, jsonb_build_object('orderId', c.id)
+        SELECT c.key::uuid, c.body_hash, 202, jsonb_build_object('orderId', c.id)
           FROM unnest(claim_keys, claim_hashes, claim_ids) AS c(key, body_hash, id)
          WHERE c.id IN (SELECT id FROM fresh)
         ON CONFLICT (key) DO UPDATE

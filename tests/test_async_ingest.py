@@ -10,7 +10,9 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from app.domain import messages as m
+from app.domain.ingestion import canonical_hash
 from app.settings import Settings
+from app.store import db
 from tests.conftest import SEED_EXAMPLES, auth
 from workers.settings import create_worker
 
@@ -111,6 +113,30 @@ async def test_identical_repeat_returns_first_order_id(
     different["description"] = "another order"
     other = await post_async(demo_client, different)
     assert other[1]["orderId"] != first[1]["orderId"]
+
+
+async def test_claims_kept_under_their_old_text_keys_still_replay_after_an_upgrade(
+    demo_client: TestClient, demo_database_url: str
+) -> None:
+    body = async_example()
+    body["externalId"] = "UPGRADED-1"
+    conn = await asyncpg.connect(demo_database_url)
+    try:
+        await conn.execute(
+            "DELETE FROM idempotency_claim;"
+            " ALTER TABLE idempotency_claim ALTER COLUMN key TYPE text USING key::text"
+        )
+        await conn.execute(
+            "INSERT INTO idempotency_claim (key, body_hash, status, response)"
+            ' VALUES ($1, $2, 202, \'{"orderId": "from-before"}\')',
+            f"body:UPGRADED-1:{canonical_hash(body)}",
+            canonical_hash(body),
+        )
+        await db.apply_schema(conn)
+        assert await conn.fetchval("SELECT pg_typeof(key)::text FROM idempotency_claim") == "uuid"
+    finally:
+        await conn.close()
+    assert await post_async(demo_client, body) == (202, {"orderId": "from-before"})
 
 
 async def test_idempotency_key_replays_and_refuses_another_body(

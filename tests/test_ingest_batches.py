@@ -6,9 +6,11 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 
 from app.domain.ingestion import claims_for
 from app.domain.orders import new_sys_id
+from app.http import ingest
 from app.http.ingest import Ingestor
 from app.jobs import connect
 from app.settings import Settings
@@ -86,3 +88,26 @@ async def test_concurrent_submits_are_stored_once_each_and_in_order_per_inventor
     assert sorted(r["id"] for r in stored) == sorted(e.id for e in entries)
     ordered = [r["id"] for r in stored if "inv-1" in r["inventory_keys"]]
     assert ordered == [e.id for e in entries if e.refs]
+
+
+async def test_ids_accepted_close_together_are_enqueued_as_one_job(
+    settings: Settings, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "ENQUEUE_LINGER", 0.2)
+    redis = connect(settings.redis_url, settings.orderhub_queue_name)
+    ingestor = Ingestor(pool, redis)
+    batches = [[_entry([]) for _ in range(30)] for _ in range(3)]
+    try:
+        for batch in batches:  # three commits a few milliseconds apart
+            for entry in batch:
+                entry.outcome = (202, {"orderId": entry.id})
+            _waiting(ingestor, batch)
+            waiting, _ = ingestor._take()
+            ingestor._answer(waiting)
+            await asyncio.sleep(0.005)
+        await ingestor.close()
+        jobs = await redis.queued_jobs(queue_name=settings.orderhub_queue_name)
+    finally:
+        await redis.aclose()
+    assert len(jobs) == 1
+    assert sorted(jobs[0].args[0]) == sorted(e.id for batch in batches for e in batch)

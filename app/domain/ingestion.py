@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,15 @@ def canonical_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
+def claim_key(identity: str) -> str:
+    """A claim's key: 16 bytes of the SHA-256 of its identity, written as a uuid.
+
+    Identities run to 110 characters and more; as keys of that size, the claims' index cost
+    PostgreSQL about as much as storing the entry itself. schema.sql turns a key stored as its
+    identity into this one the same way."""
+    return str(uuid.UUID(bytes=hashlib.sha256(identity.encode()).digest()[:16]))
+
+
 @dataclass(frozen=True)
 class Claim:
     key: str
@@ -44,12 +54,13 @@ def claims_for(
     prefix = f"{scope}:" if scope else ""
     claims = []
     if idempotency_key:
-        claims.append(Claim(f"{prefix}key:{user}:{idempotency_key}", body_hash, explicit=True))
+        claims.append(
+            Claim(claim_key(f"{prefix}key:{user}:{idempotency_key}"), body_hash, explicit=True)
+        )
     external_id = payload.get("externalId")
     if isinstance(external_id, str) and external_id.strip():
-        claims.append(
-            Claim(f"{prefix}body:{external_id.strip()}:{body_hash}", body_hash, explicit=False)
-        )
+        identity = f"{prefix}body:{external_id.strip()}:{body_hash}"
+        claims.append(Claim(claim_key(identity), body_hash, explicit=False))
     return claims
 
 

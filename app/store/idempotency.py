@@ -12,12 +12,12 @@ TRY_LOCK = """
 SELECT k FROM unnest($1::text[]) AS k WHERE NOT pg_try_advisory_xact_lock(hashtextextended(k, 0))
 """
 FIND = f"""
-SELECT key, body_hash, status, response FROM idempotency_claim
- WHERE key = ANY($1) AND created_at > now() - interval '{CLAIM_HOURS} hours'
+SELECT key::text AS key, body_hash, status, response FROM idempotency_claim
+ WHERE key = ANY($1::uuid[]) AND created_at > now() - interval '{CLAIM_HOURS} hours'
 """
 SAVE = """
 INSERT INTO idempotency_claim (key, body_hash, status, response)
-SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[])
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])
 ON CONFLICT (key) DO UPDATE
    SET body_hash = EXCLUDED.body_hash, status = EXCLUDED.status,
        response = EXCLUDED.response, created_at = now()
