@@ -497,6 +497,7 @@ async def ingest(
     say(f"ingest: {label}, {config.concurrency} connections, {config.seconds}s against {url}")
     base_seq = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM inbound_queue")
     base_rows = await conn.fetchval("SELECT count(*) FROM inbound_queue")
+    checkpoints_before = await checkpoints(conn)
     api_cpu_before = tree_cpu_seconds(api.pid)
     ticks_before = machine_ticks()
     process = await asyncio.create_subprocess_exec(
@@ -582,6 +583,7 @@ async def ingest(
         "api_cpu_seconds": api_cpu,
         "api_cpu_fraction": round(api_cpu / duration, 3) if api_cpu and duration else None,
         "machine_cpu_busy": machine_busy,
+        "checkpoints": await checkpoints(conn) - checkpoints_before,
         "profile": profile_summary,
     }
     say(
@@ -592,9 +594,20 @@ async def ingest(
     say(
         f"ingest: API CPU {_pct(result['api_cpu_fraction'])} of one core "
         f"({config.api_processes} process(es)), "
-        f"machine {_pct(machine_busy)} busy"
+        f"machine {_pct(machine_busy)} busy, {result['checkpoints']} checkpoint(s) began"
     )
     return result
+
+
+async def checkpoints(conn: asyncpg.Connection[Any]) -> int:
+    """Checkpoints so far (timed and requested): each one makes the WAL, and commits, heavier
+    for a while with full-page images, which shows in the latency's tail."""
+    if await conn.fetchval("SELECT to_regclass('pg_catalog.pg_stat_checkpointer') IS NOT NULL"):
+        query = "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+    else:
+        query = "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+    count: int = await conn.fetchval(query)
+    return count
 
 
 async def _delayed(seconds: float, coroutine: Any) -> Any:
@@ -811,6 +824,7 @@ async def ceiling(
         f"the same body per transaction into bench_ceiling, durable "
         f"(synchronous_commit={synchronous_commit}, fsync={fsync})"
     )
+    checkpoints_before = await checkpoints(conn)
     ticks_before = machine_ticks()
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -862,10 +876,11 @@ async def ceiling(
         "failed": int(failed.group(1)) if failed else None,
         "rows": rows,
         "machine_cpu_busy": machine_busy,
+        "checkpoints": await checkpoints(conn) - checkpoints_before,
     }
     say(
         f"ceiling: {result['tps']:,.0f} tps, latency avg {result['latency_avg_ms']} ms, "
-        f"machine {_pct(machine_busy)} busy"
+        f"machine {_pct(machine_busy)} busy, {result['checkpoints']} checkpoint(s) began"
     )
     return result
 

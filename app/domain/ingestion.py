@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,8 @@ def claim_key(identity: str) -> str:
     Identities run to 110 characters and more; as keys of that size, the claims' index cost
     PostgreSQL about as much as storing the entry itself. schema.sql turns a key stored as its
     identity into this one the same way."""
-    return str(uuid.UUID(bytes=hashlib.sha256(identity.encode()).digest()[:16]))
+    h = hashlib.sha256(identity.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"  # uuid.UUID() costs 3x more
 
 
 @dataclass(frozen=True)

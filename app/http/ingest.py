@@ -28,7 +28,7 @@ log = logs.get("orderhub.ingest")
 MAX_BATCH = 500
 WRITERS = 1
 LINGER = 0.02  # seconds a writer keeps its connection for the next batch
-ENQUEUE_LINGER = 0.01  # seconds accepted ids gather into one job before it is enqueued
+ENQUEUE_LINGER = 0.025  # seconds accepted ids gather into one job before it is enqueued
 _ENQUEUE_TIMEOUT = 5.0
 
 Waiting = tuple[inbound.Entry, asyncio.Future[None]]
