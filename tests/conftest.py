@@ -19,6 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from arq.constants import (
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from redis.asyncio import Redis
 
 from app.domain.passwords import hash_password
@@ -144,6 +150,9 @@ async def demo_client(demo_settings: Settings) -> AsyncIterator[TestClient]:
         yield c
 
 
+_JOB_KEY_PREFIXES = (job_key_prefix, in_progress_key_prefix, retry_key_prefix, result_key_prefix)
+
+
 async def _settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]:
     """Settings on the given database, with a Redis key prefix of its own, cleaned afterwards."""
     queue = f"orderhub-test-{RUN_ID}-{uuid.uuid4().hex[:6]}"
@@ -155,6 +164,9 @@ async def _settings(database_url: str, redis_url: str) -> AsyncIterator[Settings
     )
     redis = Redis.from_url(redis_url)
     keys = [key async for key in redis.scan_iter(match=f"{queue}*")]
+    # arq keeps each job's data under arq:job:<id>, outside the queue's own keys.
+    job_ids = [job.decode() for job in await redis.zrange(queue, 0, -1)]
+    keys += [f"{prefix}{job}" for job in job_ids for prefix in _JOB_KEY_PREFIXES]
     if keys:
         await redis.delete(*keys)
     await redis.aclose()

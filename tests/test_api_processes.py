@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from app.embedded import free_port
+from app.settings import Settings
 from tests.processes import request, start, stop, wait_ready
 from tests.test_async_ingest import async_example
 
@@ -36,15 +37,14 @@ def _wait_gone(pids: list[int], timeout: float = 20) -> None:
     assert not any(_alive(p) for p in pids), f"still running: {pids}"
 
 
-def _serve(
-    demo_database_url: str, redis_url: str, tmp_path: Path, port: int
-) -> subprocess.Popen[bytes]:
+def _serve(settings: Settings, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """On the settings' queue, whose keys the fixture deletes afterwards."""
     env = {
-        "DATABASE_URL": demo_database_url,
-        "REDIS_URL": redis_url,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
         "PORT": str(port),
         "ORDERHUB_API_PROCESSES": "2",
-        "ORDERHUB_QUEUE_NAME": f"orderhub:test:{port}",
+        "ORDERHUB_QUEUE_NAME": settings.orderhub_queue_name,
     }
     process = start("serve", env=env, log=tmp_path / "serve.log")
     wait_ready(f"http://127.0.0.1:{port}", 60, process)
@@ -55,10 +55,10 @@ def _serve(
 
 
 def test_two_processes_serve_one_port_and_stop_together(
-    demo_database_url: str, redis_url: str, tmp_path: Path
+    demo_settings: Settings, tmp_path: Path
 ) -> None:
     port = free_port()
-    process = _serve(demo_database_url, redis_url, tmp_path, port)
+    process = _serve(demo_settings, tmp_path, port)
     try:
         children = _children(process.pid)
         assert len(children) == 2
@@ -78,10 +78,8 @@ def test_two_processes_serve_one_port_and_stop_together(
     _wait_gone(children)
 
 
-def test_one_process_dying_stops_the_other(
-    demo_database_url: str, redis_url: str, tmp_path: Path
-) -> None:
-    process = _serve(demo_database_url, redis_url, tmp_path, free_port())
+def test_one_process_dying_stops_the_other(demo_settings: Settings, tmp_path: Path) -> None:
+    process = _serve(demo_settings, tmp_path, free_port())
     children = _children(process.pid)
     try:
         os.kill(children[0], signal.SIGKILL)
