@@ -7,8 +7,8 @@ stored. At low load a batch is one request and nothing waits.
 Several writers can run at once (`writers`), the next batch written while the last one's
 answers go out. One is the default: while its batch commits, the process goes on reading the
 next requests, and the batches come out about twice as large as with three, which costs
-PostgreSQL less per entry and left the latency's tail about half as long (ingest benchmark,
-2 API processes on 2 cores). Entries naming a product inventory are ordered: at most one batch
+PostgreSQL less per entry; throughput was the same within the noise (2 API processes on 2
+cores). Entries naming a product inventory are ordered: at most one batch
 in flight holds any, so they get their sequence numbers, and commit, in arrival order.
 """
 
