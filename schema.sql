@@ -318,9 +318,12 @@ $$;
 -- locks include any committed by the request that held a key just before. Entries none of whose
 -- keys is held or already claimed are stored, in arrival order, with their claims. Returns the
 -- live claims found (held = false) and the keys another transaction holds (held = true).
+-- Payloads come as an array of their own, entry n's at n: within `entries` each was parsed with
+-- the whole document and then parsed again out of it (7% of the batch's cost).
+DROP FUNCTION IF EXISTS inbound_accept(jsonb, text[], text[], text[], text[], integer);
 CREATE OR REPLACE FUNCTION inbound_accept(
-    entries jsonb, batch_keys text[], claim_keys text[], claim_hashes text[], claim_ids text[],
-    claim_hours integer
+    entries jsonb, payloads text[], batch_keys text[], claim_keys text[], claim_hashes text[],
+    claim_ids text[], claim_hours integer
 ) RETURNS TABLE (key text, body_hash text, status integer, response jsonb, held boolean)
 -- Planned once: a custom plan for every batch cost PostgreSQL about 15% of the batch.
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
@@ -338,16 +341,16 @@ BEGIN
            AND c.created_at + make_interval(hours => claim_hours) > now()
     ), fresh AS (
         SELECT e.* FROM ROWS FROM (jsonb_to_recordset(entries) AS (
-                   id text, payload jsonb, created_by text, request_id text, refs text[],
-                   keys text[]
-               )) WITH ORDINALITY AS e(id, payload, created_by, request_id, refs, keys, n)
+                   id text, created_by text, request_id text, refs text[], keys text[]
+               )) WITH ORDINALITY AS e(id, created_by, request_id, refs, keys, n)
          WHERE NOT e.keys && busy AND NOT EXISTS (SELECT 1 FROM found WHERE found.key = ANY(e.keys))
     ), queued AS (
         INSERT INTO inbound_queue (id, payload, created_by, request_id, inventory_keys)
-        SELECT e.id, e.payload, e.created_by, e.request_id,
-               e.refs || COALESCE((SELECT array_agg(p.sys_id) FROM product_inventory p
-                                    WHERE p.sys_id = ANY(e.refs) OR p.external_id = ANY(e.refs)),
-                                  '{}')
+        SELECT e.id, payloads[e.n]::jsonb, e.created_by, e.request_id,
+               CASE WHEN e.refs = '{}' THEN e.refs  -- most entries: no lookup at all
+                    ELSE e.refs || COALESCE((SELECT array_agg(p.sys_id) FROM product_inventory p
+                                              WHERE p.sys_id = ANY(e.refs)
+                                                 OR p.external_id = ANY(e.refs)), '{}') END
           FROM fresh e ORDER BY e.n
     ), claimed AS (
         INSERT INTO idempotency_claim (key, body_hash, status, response)

@@ -14,6 +14,7 @@ from app.http import ingest
 from app.http.ingest import Ingestor
 from app.jobs import connect
 from app.settings import Settings
+from app.store import db
 from app.store.inbound import Entry
 from tests.test_async_ingest import async_example
 
@@ -111,3 +112,29 @@ async def test_ids_accepted_close_together_are_enqueued_as_one_job(
         await redis.aclose()
     assert len(jobs) == 1
     assert sorted(jobs[0].args[0]) == sorted(e.id for batch in batches for e in batch)
+
+
+async def test_inventory_keys_hold_the_refs_and_the_sys_ids_they_name(
+    demo_settings: Settings,
+) -> None:
+    pool = await db.create_pool(demo_settings.database_url)
+    redis = connect(demo_settings.redis_url, demo_settings.orderhub_queue_name)
+    ingestor = Ingestor(pool, redis)
+    try:
+        async with pool.acquire() as conn:
+            sys_id = await conn.fetchval(
+                "SELECT sys_id FROM product_inventory WHERE external_id = 'PI-MFW-0001'"
+            )
+        by_external, by_sys_id, plain = _entry(["PI-MFW-0001"]), _entry([sys_id]), _entry([])
+        for entry in (by_external, by_sys_id, plain):
+            await ingestor.submit(entry)
+        await ingestor.close()
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT id, inventory_keys FROM inbound_queue")
+    finally:
+        await redis.aclose()
+        await pool.close()
+    keys = {r["id"]: r["inventory_keys"] for r in rows}
+    assert keys[by_external.id] == ["PI-MFW-0001", sys_id]
+    assert keys[by_sys_id.id] == [sys_id, sys_id]
+    assert keys[plain.id] == []

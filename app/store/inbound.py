@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain import jsontext
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.ingestion import (
     CLAIM_HOURS,
@@ -19,7 +20,7 @@ from app.store.ordering import create_orders
 # Inventory keys are the refs as sent plus the sys_ids they resolve to, so that an entry naming
 # an inventory by external_id and one naming it by sys_id still queue behind each other.
 # inbound_accept (schema.sql) locks the keys, reads their live claims and stores what is new.
-ACCEPT = "SELECT * FROM inbound_accept($1::jsonb, $2, $3, $4, $5, $6)"
+ACCEPT = "SELECT * FROM inbound_accept($1::jsonb, $2, $3, $4, $5, $6, $7)"
 TAKE = "SELECT * FROM inbound_queue WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED"
 # Entries of the batch behind an earlier queued entry, outside the batch, on the same inventory.
 EARLIER_ELSEWHERE = """
@@ -95,7 +96,6 @@ async def accept(conn: Connection, entries: list[Entry]) -> None:
         [
             {
                 "id": e.id,
-                "payload": e.payload,
                 "created_by": e.user,
                 "request_id": e.request_id,
                 "refs": e.refs,
@@ -103,6 +103,7 @@ async def accept(conn: Connection, entries: list[Entry]) -> None:
             }
             for e in candidates
         ],
+        [jsontext.dumps(e.payload) for e in candidates],
         list(seen),
         [c.key for c in claims],
         [c.body_hash for c in claims],
