@@ -117,32 +117,40 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _objects(value: Any, datapath: str) -> list[dict[str, Any]]:
+# The datapath of these checks comes in two parts, joined only for an error: every request
+# passes through them, and building each path up front was a fifth of check_request's time.
+
+
+def _objects(value: Any, datapath: str, suffix: str = "") -> list[dict[str, Any]]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ApiError(ErrorKind.INVALID_BODY, f"{datapath} must be an array of objects.", datapath)
-    return value
+    if isinstance(value, list):
+        for v in value:
+            if not isinstance(v, dict):
+                break
+        else:
+            return value
+    datapath += suffix
+    raise ApiError(ErrorKind.INVALID_BODY, f"{datapath} must be an array of objects.", datapath)
 
 
-def _object(value: Any, datapath: str) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ApiError(ErrorKind.INVALID_BODY, f"{datapath} must be an object.", datapath)
-    return value
+def _object(value: Any, datapath: str, suffix: str = "") -> dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    datapath += suffix
+    raise ApiError(ErrorKind.INVALID_BODY, f"{datapath} must be an object.", datapath)
 
 
-def _date(payload: dict[str, Any], name: str, datapath: str) -> datetime | None:
+def _date(payload: dict[str, Any], name: str, datapath: str, suffix: str = "") -> datetime | None:
     raw = payload.get(name)
     if raw is None or raw == "":
         return None
-    if not isinstance(raw, str):
-        raise _invalid(f"Invalid payload: {name} is not a valid date.", datapath)
-    try:
-        return parse_date(raw)
-    except ValueError:
-        raise _invalid(f"Invalid payload: {name} is not a valid date.", datapath) from None
+    if isinstance(raw, str):
+        try:
+            return parse_date(raw)
+        except ValueError:
+            pass
+    raise _invalid(f"Invalid payload: {name} is not a valid date.", datapath + suffix)
 
 
 # --- phase 1: no database --------------------------------------------------------------------
@@ -160,7 +168,7 @@ def check_request(
     ids = ReferenceIds()
     _check_parties(payload, ids, texts)
     for name in ORDER_DATES:
-        _date(payload, name, f"/{name}")
+        _date(payload, name, "/", name)
     currency = payload.get("orderCurrency")
     if currency is not None and not (isinstance(currency, str) and _CURRENCY.match(currency)):
         raise _invalid("Invalid payload: orderCurrency is not an ISO 4217 code.", "/orderCurrency")
@@ -171,7 +179,9 @@ def check_request(
     item_ids = {_text(i.get("id")) for i in items} | known_items
     for index, item in enumerate(items):
         for rel_index, rel in enumerate(
-            _objects(item.get("orderRelationship"), f"/serviceOrderItem/{index}/orderRelationship")
+            _objects(
+                item.get("orderRelationship"), f"/serviceOrderItem/{index}", "/orderRelationship"
+            )
         ):
             path = f"/serviceOrderItem/{index}/orderRelationship/{rel_index}"
             if not _text(rel.get("id")):
@@ -198,17 +208,18 @@ def _check_parties(payload: dict[str, Any], ids: ReferenceIds, texts: Texts) -> 
     parties = _objects(payload.get("relatedParty"), "/relatedParty")
     has_customer = False
     for index, party in enumerate(parties):
-        path = f"/relatedParty/{index}"
         kind = PARTY_KINDS.get(party.get("@referredType", ""))
         if kind is None:
             raise _invalid(
                 "Invalid payload: relatedParty @referredType must be one of "
                 f"{', '.join(PARTY_KINDS)}.",
-                f"{path}/@referredType",
+                f"/relatedParty/{index}/@referredType",
             )
         party_id = _text(party.get("id"))
         if not party_id:
-            raise _missing("Invalid payload: relatedParty id is missing.", f"{path}/id")
+            raise _missing(
+                "Invalid payload: relatedParty id is missing.", f"/relatedParty/{index}/id"
+            )
         getattr(ids, f"{kind}s").add(party_id)
         has_customer = has_customer or kind in ("account", "consumer")
     if not has_customer:
@@ -234,10 +245,10 @@ def _check_item(
             f"{', '.join(ACTIONS)}.",
             f"{path}/action",
         )
-    service = _object(item.get("service"), f"{path}/service")
+    service = _object(item.get("service"), path, "/service")
     if service is None:
         raise _missing(texts.item_service_missing, f"{path}/service")
-    spec = _object(service.get("serviceSpecification"), f"{path}/service/serviceSpecification")
+    spec = _object(service.get("serviceSpecification"), path, "/service/serviceSpecification")
     if spec is None and action == "add":
         raise _missing(texts.spec_missing, f"{path}/service/serviceSpecification")
     if spec is not None:
@@ -256,7 +267,7 @@ def _check_item(
         if not offering_id:
             raise _missing(texts.offering_id_missing, f"{path}/serviceOffering/id")
         ids.offerings.add(offering_id)
-    place = _object(item.get("place"), f"{path}/place")
+    place = _object(item.get("place"), path, "/place")
     if place is not None:
         place_id = _text(place.get("id"))
         if not place_id:
@@ -267,9 +278,9 @@ def _check_item(
         raise _invalid(
             "Invalid payload: quantity must be a whole number of at least 1.", f"{path}/quantity"
         )
-    _date(item, "committedDueDate", f"{path}/committedDueDate")
+    _date(item, "committedDueDate", path, "/committedDueDate")
     for c_index, char in enumerate(
-        _objects(service.get("serviceCharacteristic"), f"{path}/service/serviceCharacteristic")
+        _objects(service.get("serviceCharacteristic"), path, "/service/serviceCharacteristic")
     ):
         if not _text(char.get("name")):
             raise _missing(
@@ -277,7 +288,7 @@ def _check_item(
                 f"{path}/service/serviceCharacteristic/{c_index}/name",
             )
     for r_index, rel in enumerate(
-        _objects(service.get("serviceRelationship"), f"{path}/service/serviceRelationship")
+        _objects(service.get("serviceRelationship"), path, "/service/serviceRelationship")
     ):
         rel_id = _text(rel.get("id"))
         if not rel_id:
@@ -286,14 +297,14 @@ def _check_item(
                 f"{path}/service/serviceRelationship/{r_index}/id",
             )
         ids.inventories.add(rel_id)
-    for c_index, contact in enumerate(_objects(item.get("relatedParty"), f"{path}/relatedParty")):
+    for c_index, contact in enumerate(_objects(item.get("relatedParty"), path, "/relatedParty")):
         if not _text(contact.get("@referredType")):
             raise _missing(
                 "Invalid payload: serviceOrderItem relatedParty @referredType is missing.",
                 f"{path}/relatedParty/{c_index}/@referredType",
             )
     for e_index, ext in enumerate(
-        _objects(item.get("externalProductInventory"), f"{path}/externalProductInventory")
+        _objects(item.get("externalProductInventory"), path, "/externalProductInventory")
     ):
         if not _text(ext.get("externalProductInventoryId")):
             raise _missing(

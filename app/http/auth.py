@@ -40,12 +40,14 @@ def _credentials(request: web.Request) -> tuple[str, str]:
 
 
 async def authenticate(request: web.Request) -> User:
-    name, password = _credentials(request)
+    """Remembered credentials are found by their header alone, before it is decoded."""
     cache = request.app[keys.AUTH_CACHE]
-    cache_key = cache.key(name, password)
-    user = cache.get(cache_key) or await cache.verified(
-        cache_key, lambda: _verify(keys.pool(request), name, password)
-    )
+    header = request.headers.get("Authorization", "")
+    cache_key = cache.key(header)
+    user = cache.get(cache_key)
+    if user is None:
+        name, password = _credentials(request)
+        user = await cache.verified(cache_key, lambda: _verify(keys.pool(request), name, password))
     request[keys.USER] = user
     return user
 
@@ -68,7 +70,7 @@ def requires(roles: Iterable[str]) -> Callable[[Handler], Handler]:
         @wraps(handler)
         async def wrapper(request: web.Request) -> web.StreamResponse:
             user = await authenticate(request)
-            if not wanted & user.roles:
+            if wanted.isdisjoint(user.roles):
                 raise ApiError(
                     ErrorKind.ACCESS_DENIED,
                     f"User {user.name} lacks a required role: {', '.join(sorted(wanted))}.",

@@ -1,6 +1,6 @@
 """Briefly remembers verified credentials so that scrypt does not run on every request.
 
-Keyed by a hash of name and password, never the password itself. While a key is being
+Keyed by a hash of the Authorization header, never the password itself. While a key is being
 verified, other requests with it wait for that verification instead of running their own: an
 integration opening 64 connections at once (or the entry expiring under load) costs one scrypt,
 not 64 that would stall every request behind them.
@@ -29,8 +29,9 @@ class AuthCache:
         self._verifying: dict[bytes, asyncio.Future[User]] = {}
 
     @staticmethod
-    def key(name: str, password: str) -> bytes:
-        return hashlib.sha256(f"{name}\0{password}".encode()).digest()
+    def key(authorization: str) -> bytes:
+        """The Authorization header's digest: it holds the password, so it is never kept."""
+        return hashlib.sha256(authorization.encode()).digest()
 
     def get(self, key: bytes) -> User | None:
         entry = self._entries.get(key)

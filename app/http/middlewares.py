@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -22,6 +23,7 @@ log = logs.get("orderhub.http")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 _RETRY_AFTER_SECONDS = "5"
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def error_response(
@@ -68,15 +70,19 @@ async def _json_sent_as_form(request: web.Request) -> bool:
     return (await request.read()).lstrip()[:1] == b"{"
 
 
-async def _check_negotiation(request: web.Request) -> None:
-    """JSON in, JSON out: 406 for an Accept without JSON, 415 for a body that isn't JSON."""
+def _check_accept(request: web.Request) -> None:
+    """JSON out: 406 for an Accept without JSON."""
     if not _accepts_json(request.headers.get("Accept", "*/*")):
         raise ApiError(ErrorKind.NOT_ACCEPTABLE, "This API only produces application/json.")
-    if (
-        request.body_exists
-        and request.content_type not in _JSON_TYPES
-        and not (await _json_sent_as_form(request))
-    ):
+
+
+def _body_is_json(request: web.Request) -> bool:
+    return not request.body_exists or request.content_type in _JSON_TYPES
+
+
+async def _check_body_type(request: web.Request) -> None:
+    """JSON in: 415 for a body that isn't JSON (reached only when the type isn't JSON's)."""
+    if not (await _json_sent_as_form(request)):
         raise ApiError(
             ErrorKind.UNSUPPORTED_MEDIA_TYPE,
             f"Content-Type {request.content_type or '(none)'} is not supported; "
@@ -109,16 +115,19 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id and access line, content negotiation, and the one error shape.
 
     One middleware rather than three: each level costs a wrapper and a coroutine per request.
+    The access line is built only when info lines are written (about 2 µs a request).
     """
     incoming = request.headers.get("X-Request-ID", "")
-    request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_sys_id()
+    request_id = incoming if incoming and _REQUEST_ID_RE.match(incoming) else new_sys_id()
     request[keys.REQUEST_ID] = request_id
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
     status = 500
     try:
         try:
-            await _check_negotiation(request)
+            _check_accept(request)
+            if not _body_is_json(request):
+                await _check_body_type(request)
             response = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
@@ -131,15 +140,16 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers["X-Request-ID"] = request_id
         return response
     finally:
-        user = request.get(keys.USER)
-        log.info(
-            "request",
-            method=request.method,
-            path=request.path,
-            status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            user=user.name if user else None,
-        )
+        if log.is_enabled_for(logging.INFO):
+            user = request.get(keys.USER)
+            log.info(
+                "request",
+                method=request.method,
+                path=request.path,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                user=user.name if user else None,
+            )
         structlog.contextvars.unbind_contextvars("request_id")
 
 
@@ -160,8 +170,15 @@ async def read_json_object(request: web.Request, *, empty_message: str) -> dict[
 
 
 def ok_json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(
-        data, status=status, headers={"Cache-Control": "no-store"}, dumps=jsontext.dumps
+    body = jsontext.dumps_bytes(data)
+    if body is None:
+        body = jsontext.dumps(data).encode()
+    return web.Response(
+        body=body,
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+        headers=_NO_STORE,
     )
 
 
