@@ -131,9 +131,11 @@ class EmbeddedPostgres:
             return self.dsn
         if self.port == 0:
             self.port = free_port()
+        # wal_init_zero=off: a new cluster has no WAL files to recycle, and zero-filling each
+        # new 16 MB one held every commit behind it (ingest p99 about 50 ms instead of 14 ms).
         options = (
             f"-p {self.port} -h 127.0.0.1 -k '' -c fsync=on -c max_connections=200"
-            " -c shared_buffers=128MB"
+            " -c shared_buffers=128MB -c wal_init_zero=off"
         )
         self._run("pg_ctl", "-w", "-t", "60", "-l", str(self.logfile), "-o", options, "start")
         self.started = True
