@@ -621,10 +621,10 @@ async def warm_wal(conn: asyncpg.Connection[Any], megabytes: int = WARM_WAL_MB) 
 
     A new cluster has none to reuse and creates one every 16 MB, each costing its commits a
     file's creation and a metadata flush; the ceiling, run later, reuses the WAL files that
-    ingest and the drains left. Warming the WAL first puts both on the same footing, as on a
-    server that has been running a while."""
+    ingest left. Warming the WAL first puts both on the same footing, as on a server that has
+    been running a while."""
     started = time.monotonic()
-    lsn_before = await conn.fetchval("SELECT pg_current_wal_lsn()")
+    before = await wal_bytes(conn)
     await conn.execute("DROP TABLE IF EXISTS bench_wal_warmup")
     await conn.execute("CREATE TABLE bench_wal_warmup (filler text)")
     await conn.execute(
@@ -634,9 +634,8 @@ async def warm_wal(conn: asyncpg.Connection[Any], megabytes: int = WARM_WAL_MB) 
     )
     await conn.execute("DROP TABLE bench_wal_warmup")
     await conn.execute("CHECKPOINT")
-    written = await conn.fetchval("SELECT pg_current_wal_lsn() - $1::pg_lsn", lsn_before)
     result = {
-        "wal_mb": round(float(written) / 2**20),
+        "wal_mb": round((await wal_bytes(conn) - before) / 2**20),
         "seconds": round(time.monotonic() - started, 1),
     }
     say(f"WAL warm-up: {result['wal_mb']:,} MB written and checkpointed in {result['seconds']}s")
@@ -644,8 +643,8 @@ async def warm_wal(conn: asyncpg.Connection[Any], megabytes: int = WARM_WAL_MB) 
 
 
 async def wal_bytes(conn: asyncpg.Connection[Any]) -> int:
-    lsn: int = await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
-    return lsn
+    """The server's WAL position in bytes: the difference of two is the WAL written between."""
+    return int(await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
 
 
 async def _delayed(seconds: float, coroutine: Any) -> Any:
