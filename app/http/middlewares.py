@@ -35,7 +35,17 @@ def error_response(
         extra["WWW-Authenticate"] = 'Basic realm="OrderHub", charset="UTF-8"'
     if error.kind is ErrorKind.UNAVAILABLE:
         extra["Retry-After"] = _RETRY_AFTER_SECONDS
-    return web.json_response(body, status=error.kind.status, headers=extra, dumps=jsontext.dumps)
+    return _json_response(body, error.kind.status, extra)
+
+
+def _json_response(data: Any, status: int, headers: dict[str, str]) -> web.Response:
+    """orjson's bytes as the body: json_response would decode them to text and encode it again."""
+    body = jsontext.dumps_bytes(data)
+    if body is None:
+        body = jsontext.dumps(data).encode()
+    return web.Response(
+        body=body, status=status, content_type="application/json", charset="utf-8", headers=headers
+    )
 
 
 def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ApiError:
@@ -170,16 +180,7 @@ async def read_json_object(request: web.Request, *, empty_message: str) -> dict[
 
 
 def ok_json(data: Any, status: int = 200) -> web.Response:
-    body = jsontext.dumps_bytes(data)
-    if body is None:
-        body = jsontext.dumps(data).encode()
-    return web.Response(
-        body=body,
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-        headers=_NO_STORE,
-    )
+    return _json_response(data, status, _NO_STORE)
 
 
 __all__ = ["api", "error_body", "ok_json", "read_json_object"]
