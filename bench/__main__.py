@@ -1,10 +1,10 @@
-"""`make bench`: the ingest benchmark (bench/ingest.py); bench/README.md tells how to read it."""
+"""`make bench`: the ingest benchmark (bench/run.py); bench/README.md tells how to read it."""
 
 from __future__ import annotations
 
 import sys
 
-from bench.ingest import main
+from bench.run import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,9 +27,9 @@ from arq.constants import (
 )
 from redis.asyncio import Redis
 
+from app.cli.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES, INTEGRATOR, SERVICE_ORDER_AGENT
-from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.http.app import create_app
 from app.settings import Settings
 from app.store import db, users
@@ -96,9 +96,9 @@ async def template_db(postgres_admin_url: str) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 async def demo_template_db(postgres_admin_url: str, template_db: str) -> AsyncIterator[str]:
     """The template plus the demo catalogue's reference data."""
-    from app.domain.catalog import parse_catalog
+    from app.domain.catalog_file import parse_catalog
+    from app.services.recorded import import_recorded
     from app.store import catalog
-    from app.store.ordering import import_recorded
 
     name = f"orderhub_demo_tpl_{RUN_ID}"
     admin = await asyncpg.connect(postgres_admin_url)

@@ -23,7 +23,7 @@ def orderhub(
 ) -> subprocess.CompletedProcess[str]:
     """Runs one `orderhub` command to completion."""
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "app.cli.main", *args],
         cwd=REPO_ROOT,
         env=_env(env),
         capture_output=True,
@@ -42,7 +42,7 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
 def start(*args: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", *args],
+            [sys.executable, "-m", "app.cli.main", *args],
             cwd=REPO_ROOT,
             env=_env(env),
             stdout=out,

@@ -11,7 +11,7 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 from tests.conftest import TEST_USERS
 from tests.processes import Response, request, start, stop, wait_ready
 

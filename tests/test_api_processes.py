@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 from app.settings import Settings
 from tests.processes import request, start, stop, wait_ready
 from tests.test_async_ingest import async_example

@@ -30,9 +30,9 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+from app.cli.embedded import free_port
 from app.domain import messages as m
-from app.embedded import free_port
-from app.jobs import BATCH_SIZE
+from app.services.jobs import BATCH_SIZE
 from tests.conftest import RUN_ID, SEED_EXAMPLES, auth
 from tests.processes import start, stop, wait_ready
 from tests.tcp_proxy import TcpProxy

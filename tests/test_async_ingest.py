@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from app.domain import messages as m
-from app.domain.ingestion import canonical_hash
+from app.domain.claims import canonical_hash
 from app.settings import Settings
 from app.store import db
 from tests.conftest import SEED_EXAMPLES, auth

@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app.domain.catalog import CatalogError, option_key, parse_catalog
+from app.domain.catalog import CatalogError, option_key
+from app.domain.catalog_file import parse_catalog
 from app.store import catalog
 from tests.conftest import with_database
 from tests.processes import REPO_ROOT, orderhub

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 from tests.conftest import auth
 from tests.processes import orderhub
 from tests.test_auth import basic

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 from tests.conftest import SEED_EXAMPLES
 from tests.processes import orderhub, request, start, stop, wait_ready
 

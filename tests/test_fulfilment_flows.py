@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from app.cli.embedded import free_port
 from app.domain import messages as m
-from app.embedded import free_port
 from app.settings import Settings
 from tests.conftest import _clone, _settings
 from tests.orders_data import (

@@ -13,23 +13,21 @@ import pytest
 from app.domain import messages as m
 from app.domain.breaker import CircuitBreaker
 from app.domain.catalog import Policy
+from app.domain.decomposition import DomainOrderPlan, decompose, decompose_new_order
 from app.domain.errors import ApiError, ErrorKind
-from app.domain.fulfilment import (
+from app.domain.order_building import NewOrder
+from app.domain.outbound import (
     DomainOrder,
-    DomainOrderPlan,
     check_callback,
     check_callback_records,
     choose_policy,
     classify_send,
-    decompose,
-    decompose_new_order,
     item_state_for,
     order_state_for,
     outbound_payload,
     plan_initiation,
     reached_ponr,
 )
-from app.domain.orders import NewOrder
 
 
 def counter(prefix: str = "id") -> Callable[[], str]:

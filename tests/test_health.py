@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 from app.http.app import create_app
 from app.settings import Settings
 from tests.conftest import auth

@@ -1,4 +1,4 @@
-"""The ingest batcher: several writers at once, entries naming an inventory kept in order."""
+"""The accept writer: several writers at once, entries naming an inventory kept in order."""
 
 from __future__ import annotations
 
@@ -8,64 +8,64 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app.domain.ingestion import claims_for
-from app.domain.orders import new_sys_id
-from app.http import ingest
-from app.http.ingest import Ingestor
-from app.jobs import connect
+from app.domain.claims import claims_for
+from app.domain.ids import new_sys_id
+from app.domain.inbound import NewEntry, Queued, Replay
+from app.services import inbound_accept
+from app.services.inbound_accept import AcceptWriter
+from app.services.jobs import connect
 from app.settings import Settings
 from app.store import db
-from app.store.inbound import Entry
 from tests.test_async_ingest import async_example
 
 
-def _entry(refs: list[str], external_id: str | None = None) -> Entry:
+def _entry(refs: list[str], external_id: str | None = None) -> NewEntry:
     payload: dict[str, Any] = async_example()
     payload["externalId"] = external_id or new_sys_id()
     claims = claims_for(payload, user="integrator", idempotency_key=None)
-    return Entry(new_sys_id(), payload, "integrator", None, refs, claims)
+    return NewEntry(new_sys_id(), payload, "integrator", None, refs, claims)
 
 
-def _waiting(ingestor: Ingestor, entries: list[Entry]) -> None:
+def _waiting(writer: AcceptWriter, entries: list[NewEntry]) -> None:
     loop = asyncio.get_running_loop()
-    ingestor._pending.extend((e, loop.create_future()) for e in entries)
+    writer._pending.extend((e, loop.create_future()) for e in entries)
 
 
 async def test_ordered_entries_wait_while_another_batch_holds_some() -> None:
-    ingestor = Ingestor(pool=None, redis=None)  # type: ignore[arg-type]
+    writer = AcceptWriter(pool=None, redis=None)  # type: ignore[arg-type]
     first, second = _entry(["inv-1"]), _entry(["inv-2"])
     plain = [_entry([]) for _ in range(3)]
-    _waiting(ingestor, [plain[0], first, plain[1], second, plain[2]])
+    _waiting(writer, [plain[0], first, plain[1], second, plain[2]])
 
-    batch, ordered = ingestor._take()
+    batch, ordered = writer._take()
     assert ordered and [e for e, _ in batch] == [plain[0], first, plain[1], second, plain[2]]
 
     third, fourth = _entry(["inv-1"]), _entry(["inv-3"])
     more = _entry([])
-    _waiting(ingestor, [third, more, fourth])
-    batch, ordered = ingestor._take()
+    _waiting(writer, [third, more, fourth])
+    batch, ordered = writer._take()
     assert not ordered and [e for e, _ in batch] == [more]
-    assert [e for e, _ in ingestor._pending] == [third, fourth]
+    assert [e for e, _ in writer._pending] == [third, fourth]
 
-    ingestor._ordered_in_flight = False  # the first batch committed
-    batch, ordered = ingestor._take()
+    writer._ordered_in_flight = False  # the first batch committed
+    batch, ordered = writer._take()
     assert ordered and [e for e, _ in batch] == [third, fourth]
 
 
 async def test_batches_stop_at_the_largest_size() -> None:
-    ingestor = Ingestor(pool=None, redis=None)  # type: ignore[arg-type]
+    writer = AcceptWriter(pool=None, redis=None)  # type: ignore[arg-type]
     entries = [_entry([]) for _ in range(510)]
-    _waiting(ingestor, entries)
-    batch, _ = ingestor._take()
+    _waiting(writer, entries)
+    batch, _ = writer._take()
     assert [e for e, _ in batch] == entries[:500]
-    assert [e for e, _ in ingestor._pending] == entries[500:]
+    assert [e for e, _ in writer._pending] == entries[500:]
 
 
 async def test_concurrent_submits_are_stored_once_each_and_in_order_per_inventory(
     settings: Settings, pool: asyncpg.Pool
 ) -> None:
     redis = connect(settings.redis_url, settings.orderhub_queue_name)
-    ingestor = Ingestor(pool, redis, writers=3)
+    writer = AcceptWriter(pool, redis, writers=3)
     entries = [_entry(["inv-1"] if i % 3 == 0 else []) for i in range(300)]
     repeat = _entry([], external_id=entries[1].payload["externalId"])
     repeat.payload = entries[1].payload
@@ -73,17 +73,17 @@ async def test_concurrent_submits_are_stored_once_each_and_in_order_per_inventor
     try:
         submitted = []
         for n, entry in enumerate(entries):  # in waves, so that batches overlap
-            submitted.append(asyncio.create_task(ingestor.submit(entry)))
+            submitted.append(asyncio.create_task(writer.submit(entry)))
             if n % 7 == 6:
                 await asyncio.sleep(0.001)
-        await asyncio.gather(*submitted)
-        await ingestor.submit(repeat)
+        outcomes = await asyncio.gather(*submitted)
+        repeated = await writer.submit(repeat)
     finally:
-        await ingestor.close()
+        await writer.close()
         await redis.aclose()
 
-    assert all(e.outcome == (202, {"orderId": e.id}) for e in entries)
-    assert repeat.outcome == (202, {"orderId": entries[1].id})
+    assert outcomes == [Queued(e.id) for e in entries]
+    assert repeated == Replay(202, {"orderId": entries[1].id})
     async with pool.acquire() as conn:
         stored = await conn.fetch("SELECT id, inventory_keys FROM inbound_queue ORDER BY seq")
     assert sorted(r["id"] for r in stored) == sorted(e.id for e in entries)
@@ -94,19 +94,17 @@ async def test_concurrent_submits_are_stored_once_each_and_in_order_per_inventor
 async def test_ids_accepted_close_together_are_enqueued_as_one_job(
     settings: Settings, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "ENQUEUE_LINGER", 0.2)
+    monkeypatch.setattr(inbound_accept, "ENQUEUE_LINGER", 0.2)
     redis = connect(settings.redis_url, settings.orderhub_queue_name)
-    ingestor = Ingestor(pool, redis)
+    writer = AcceptWriter(pool, redis)
     batches = [[_entry([]) for _ in range(30)] for _ in range(3)]
     try:
         for batch in batches:  # three commits a few milliseconds apart
-            for entry in batch:
-                entry.outcome = (202, {"orderId": entry.id})
-            _waiting(ingestor, batch)
-            waiting, _ = ingestor._take()
-            ingestor._answer(waiting)
+            _waiting(writer, batch)
+            waiting, _ = writer._take()
+            writer._answer(waiting, [Queued(entry.id) for entry in batch])
             await asyncio.sleep(0.005)
-        await ingestor.close()
+        await writer.close()
         jobs = await redis.queued_jobs(queue_name=settings.orderhub_queue_name)
     finally:
         await redis.aclose()
@@ -119,7 +117,7 @@ async def test_inventory_keys_hold_the_refs_and_the_sys_ids_they_name(
 ) -> None:
     pool = await db.create_pool(demo_settings.database_url)
     redis = connect(demo_settings.redis_url, demo_settings.orderhub_queue_name)
-    ingestor = Ingestor(pool, redis)
+    writer = AcceptWriter(pool, redis)
     try:
         async with pool.acquire() as conn:
             sys_id = await conn.fetchval(
@@ -127,8 +125,8 @@ async def test_inventory_keys_hold_the_refs_and_the_sys_ids_they_name(
             )
         by_external, by_sys_id, plain = _entry(["PI-MFW-0001"]), _entry([sys_id]), _entry([])
         for entry in (by_external, by_sys_id, plain):
-            await ingestor.submit(entry)
-        await ingestor.close()
+            await writer.submit(entry)
+        await writer.close()
         async with pool.acquire() as conn:
             rows = await conn.fetch("SELECT id, inventory_keys FROM inbound_queue")
     finally:

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from app.embedded import free_port
+from app.cli.embedded import free_port
 from app.settings import Settings
 from app.stub import callbacks
 from app.stub.callbacks import OUTBOUND_RESPONSE_PATH

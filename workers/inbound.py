@@ -13,10 +13,12 @@ import structlog
 from arq import Retry
 
 from app import logs
+from app.domain.backoff import retry_delay
 from app.domain.errors import ApiError, ErrorKind
-from app.domain.ingestion import retry_delay
-from app.jobs import PROCESS_INBOUND, chunks, enqueue_sends
-from app.store import db, fulfilling, inbound
+from app.services import inbound as inbound_service
+from app.services.jobs import PROCESS_INBOUND, chunks, enqueue_sends
+from app.services.outbound import auto_initiate
+from app.store import db, inbound
 
 log = logs.get("orderhub.worker.inbound")
 WAITING_DELAY = 0.2
@@ -49,10 +51,12 @@ async def process_inbound(ctx: dict[str, Any], ids: list[str] | str) -> dict[str
     return counts
 
 
-async def _process(ctx: dict[str, Any], batch: list[str], attempt: int) -> inbound.Processed:
+async def _process(
+    ctx: dict[str, Any], batch: list[str], attempt: int
+) -> inbound_service.Processed:
     settings = ctx["settings"]
     async with ctx["pool"].acquire() as conn:
-        return await inbound.process(
+        return await inbound_service.process(
             conn,
             batch,
             attempt=attempt,
@@ -66,7 +70,7 @@ async def _auto_initiate(ctx: dict[str, Any], order_ids: list[str]) -> None:
         return
     try:
         async with ctx["pool"].acquire() as conn:
-            request_ids = await fulfilling.auto_initiate(conn, order_ids)
+            request_ids = await auto_initiate(conn, order_ids)
         await enqueue_sends(ctx["redis"], request_ids)
     except Exception:
         log.exception("auto_initiate_failed", order_ids=order_ids)
@@ -96,7 +100,7 @@ async def _park(ctx: dict[str, Any], queue_id: str, attempt: int) -> None:
         await inbound.fail(conn, [queue_id], attempt=attempt, error=error.body())
 
 
-def _log_outcomes(result: inbound.Processed) -> dict[str, int]:
+def _log_outcomes(result: inbound_service.Processed) -> dict[str, int]:
     counts: dict[str, int] = {}
     for queue_id, request_id, state in result.outcomes:
         log.info(

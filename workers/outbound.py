@@ -13,11 +13,13 @@ import aiohttp
 from arq import Retry
 
 from app import logs
+from app.domain.backoff import retry_delay
 from app.domain.breaker import CircuitBreaker
-from app.domain.fulfilment import classify_send
-from app.domain.ingestion import retry_delay
-from app.jobs import SEND_OUTBOUND, send_job_id
-from app.store import db, fulfilling, fulfilment
+from app.domain.outbound import classify_send
+from app.services import outbound as outbound_service
+from app.services.jobs import SEND_OUTBOUND, send_job_id
+from app.store import db
+from app.store import outbound as outbound_store
 
 log = logs.get("orderhub.worker.outbound")
 SWEEP_BATCH = 1000
@@ -68,7 +70,7 @@ async def send_outbound(ctx: dict[str, Any], request_id: str) -> str:
 async def _send(ctx: dict[str, Any], request_id: str) -> str:
     settings = ctx["settings"]
     async with ctx["pool"].acquire() as conn:
-        send = await fulfilling.prepare_send(conn, request_id)
+        send = await outbound_service.prepare_send(conn, request_id)
     if send is None:
         return "nothing to send"
     fields = {
@@ -80,7 +82,7 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
     if send.order_state == "cancelled":
         # Cancelled while this request waited to go out: it must not reach SOM/TOM now.
         async with ctx["pool"].acquire() as conn:
-            await fulfilling.given_up(
+            await outbound_service.given_up(
                 conn, send, send.attempts, "the order was cancelled before it was sent"
             )
         log.info("outbound_dropped", reason="order cancelled", **fields)
@@ -91,7 +93,7 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         log.info("outbound_parked", retry_in=round(wait, 2), **fields)
         raise Retry(defer=wait)
     async with ctx["pool"].acquire() as conn:
-        attempts = await fulfilment.count_attempt(conn, request_id)
+        attempts = await outbound_store.count_attempt(conn, request_id)
     if attempts is None:
         return "nothing to send"
     status, reason = await _post(ctx, send.target, send.payload)
@@ -100,7 +102,7 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
     if outcome == "accepted":
         circuit.success()
         async with ctx["pool"].acquire() as conn:
-            await fulfilling.sent(conn, send, attempts)
+            await outbound_service.sent(conn, send, attempts)
         return "sent"
     if outcome == "retry":
         circuit.failure()
@@ -109,7 +111,7 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
     else:
         circuit.success()  # the system answered: it is up, it refused this one
     async with ctx["pool"].acquire() as conn:
-        await fulfilling.given_up(conn, send, attempts, reason)
+        await outbound_service.given_up(conn, send, attempts, reason)
     log.warning("outbound_given_up", attempt=attempts, reason=reason, **fields)
     return "given up"
 
@@ -118,7 +120,7 @@ async def sweep_outbound(ctx: dict[str, Any]) -> int:
     """Re-enqueues sends whose job was lost."""
     settings = ctx["settings"]
     async with ctx["pool"].acquire() as conn:
-        due = await fulfilment.unsent_for_sweep(
+        due = await outbound_store.unsent_for_sweep(
             conn, older_than=settings.orderhub_sweep_after_seconds, limit=SWEEP_BATCH
         )
     enqueued = 0

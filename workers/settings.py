@@ -11,7 +11,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from app import logs
-from app.jobs import PROCESS_INBOUND, SEND_OUTBOUND, deserialize, serialize
+from app.services.jobs import PROCESS_INBOUND, SEND_OUTBOUND, deserialize, serialize
 from app.settings import Settings
 from app.store import db
 from workers.heartbeat import heartbeat, heartbeat_key

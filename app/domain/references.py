@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.domain.catalog import Characteristic, Inventory, Location, Offering, Specification
+from app.domain.catalog import Characteristic, Inventory, NamedRecord, Specification
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,8 @@ class References:
     """Records found for the ids an order names, keyed by every id they answer to."""
 
     parties: dict[str, Party] = field(default_factory=dict)
-    locations: dict[str, Location] = field(default_factory=dict)
-    offerings: dict[str, Offering] = field(default_factory=dict)
+    locations: dict[str, NamedRecord] = field(default_factory=dict)
+    offerings: dict[str, NamedRecord] = field(default_factory=dict)
     inventories: dict[str, Inventory] = field(default_factory=dict)
     # Every version of each specification named, keyed by initial_version and external_id.
     specifications: dict[str, list[Specification]] = field(default_factory=dict)
@@ -68,8 +68,7 @@ class ReferenceIds:
 __all__ = [
     "Characteristic",
     "Inventory",
-    "Location",
-    "Offering",
+    "NamedRecord",
     "Party",
     "ReferenceIds",
     "References",

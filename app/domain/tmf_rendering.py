@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.dates import format_date
-from app.domain.rendering import StoredOrder, render_order
+from app.domain.servicenow_rendering import render_order
+from app.domain.stored_order import StoredOrder
 
 TMF_BASE = "/tmf-api/serviceOrdering/v4"
 ORDER_PATH = f"{TMF_BASE}/serviceOrder"

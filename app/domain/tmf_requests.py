@@ -11,7 +11,8 @@ from typing import Any
 
 from app.domain import messages as m
 from app.domain.errors import ApiError, ErrorKind
-from app.domain.rendering import StoredOrder, render_order
+from app.domain.servicenow_rendering import render_order
+from app.domain.stored_order import StoredOrder
 from app.domain.tmf_rendering import ACTIONS_IN
 
 # ServiceOrder_Update (v4.1.0) lists these as skipped: a PATCH naming one is refused.

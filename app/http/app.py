@@ -6,20 +6,20 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from app import jobs
 from app.http import (
-    fulfilment,
     health,
+    inbound,
     keys,
     middlewares,
     openapi,
     operator,
-    queue,
-    service_orders,
-    tmf_api,
+    outbound,
+    servicenow,
+    tmf,
 )
 from app.http.auth_cache import AuthCache
-from app.http.ingest import Ingestor
+from app.services import jobs
+from app.services.inbound_accept import AcceptWriter
 from app.settings import Settings
 from app.store import db
 
@@ -42,11 +42,11 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     await app[keys.REDIS].aclose()
 
 
-async def _ingestor(app: web.Application) -> AsyncIterator[None]:
-    ingestor = Ingestor(app[keys.POOL], app[keys.REDIS])
-    app[keys.INGESTOR] = ingestor
+async def _accept_writer(app: web.Application) -> AsyncIterator[None]:
+    writer = AcceptWriter(app[keys.POOL], app[keys.REDIS])
+    app[keys.ACCEPT_WRITER] = writer
     yield
-    await ingestor.close()
+    await writer.close()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -56,12 +56,12 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.AUTH_CACHE] = AuthCache(settings.orderhub_auth_cache_seconds)
-    app.cleanup_ctx.extend([_postgres, _redis, _ingestor])
+    app.cleanup_ctx.extend([_postgres, _redis, _accept_writer])
     health.setup(app)
     operator.setup(app)
-    service_orders.setup(app)
-    tmf_api.setup(app)
+    servicenow.setup(app)
+    tmf.setup(app)
     openapi.setup(app)
-    queue.setup(app)
-    fulfilment.setup(app)
+    inbound.setup(app)
+    outbound.setup(app)
     return app

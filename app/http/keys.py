@@ -9,13 +9,13 @@ from aiohttp import web
 from arq.connections import ArqRedis
 
 from app.http.auth_cache import AuthCache, User
-from app.http.ingest import Ingestor
+from app.services.inbound_accept import AcceptWriter
 from app.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", ArqRedis)
-INGESTOR = web.AppKey("ingestor", Ingestor)
+ACCEPT_WRITER = web.AppKey("accept_writer", AcceptWriter)
 AUTH_CACHE = web.AppKey("auth_cache", AuthCache)
 
 USER = web.RequestKey("user", User)

@@ -15,7 +15,7 @@ from aiohttp.typedefs import Handler
 from app import logs
 from app.domain import jsontext
 from app.domain.errors import ApiError, ErrorKind, error_body
-from app.domain.orders import new_sys_id
+from app.domain.ids import new_sys_id
 from app.http import keys
 from app.store.db import is_unavailable
 

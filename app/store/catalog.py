@@ -15,14 +15,11 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from app.domain.catalog import (
-    Account,
     Catalog,
     CatalogError,
-    Consumer,
     Contact,
     Inventory,
-    Location,
-    Offering,
+    NamedRecord,
     Policy,
     Specification,
 )
@@ -121,10 +118,6 @@ _TAKEN_KEY = re.compile(r"Key \((?P<columns>.*)\)=\((?P<values>.*)\) already exi
 Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 
-def _account(a: Account) -> Sequence[object]:
-    return (a.sys_id, a.external_id, a.name)
-
-
 def _contact(c: Contact) -> Sequence[object]:
     return (
         c.sys_id,
@@ -138,7 +131,7 @@ def _contact(c: Contact) -> Sequence[object]:
     )
 
 
-def _named(record: Consumer | Location | Offering) -> Sequence[object]:
+def _named(record: NamedRecord) -> Sequence[object]:
     return (record.sys_id, record.external_id, record.name)
 
 
@@ -221,7 +214,7 @@ async def load(conn: Connection, catalog: Catalog) -> dict[str, int]:
     `conn` must come from app.store.db (it encodes jsonb from Python objects).
     """
     steps: list[tuple[str, str, Sequence[Any], Callable[[Any], Sequence[object]]]] = [
-        ("accounts", UPSERT_ACCOUNT, catalog.accounts, _account),
+        ("accounts", UPSERT_ACCOUNT, catalog.accounts, _named),
         ("contacts", UPSERT_CONTACT, catalog.contacts, _contact),
         ("consumers", UPSERT_CONSUMER, catalog.consumers, _named),
         ("locations", UPSERT_LOCATION, catalog.locations, _named),

@@ -1,21 +1,14 @@
-"""The inbound queue tables: accepting entries, processing one, and what operators read."""
+"""The inbound queue tables (inbound_queue, inbound_processed): accept, take, sweep, retry,
+and what operators read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from app.domain import jsontext
-from app.domain.errors import ApiError, ErrorKind
-from app.domain.ingestion import (
-    CLAIM_HOURS,
-    Claim,
-    in_flight_error,
-    inventory_refs,
-    replay_or_refuse,
-)
+from app.domain.claims import CLAIM_HOURS
+from app.domain.inbound import NewEntry
 from app.store.db import Connection
-from app.store.ordering import create_orders
 
 # Inventory keys are the refs as sent plus the sys_ids they resolve to, so that an entry naming
 # an inventory by external_id and one naming it by sys_id still queue behind each other.
@@ -54,43 +47,15 @@ RETURNING id
 SWEEP_LOCK = "SELECT pg_try_advisory_xact_lock(7411642)"
 
 
-@dataclass
-class Processed:
-    """What one processing pass did: (id, request id, done|error) each, and who waits."""
+async def accept(
+    conn: Connection, entries: list[NewEntry], keys: list[str]
+) -> tuple[set[str], dict[str, dict[str, Any]]]:
+    """Stores the entries and their claims in one round trip and one transaction, unless a
+    key is held or claimed already: (keys another transaction holds, live claims found).
 
-    outcomes: list[tuple[str, str | None, str]] = field(default_factory=list)
-    waiting: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Entry:
-    """One POST ?mode=async, as the front end accepted it."""
-
-    id: str
-    payload: dict[str, Any]
-    user: str
-    request_id: str | None
-    refs: list[str]
-    claims: list[Claim]
-    outcome: tuple[int, Any] | ApiError | None = field(default=None)
-
-
-async def accept(conn: Connection, entries: list[Entry]) -> None:
-    """Writes the batch in one round trip and one transaction; sets each entry's outcome.
-
-    New entries answer 202 with their id; a client retry replays the first answer; a key in
-    flight is 409 and an Idempotency-Key reused with another body 422. Claims are taken in the
-    same transaction as the queue rows, so an accepted entry and its claim commit together.
-    """
-    # An entry sharing a key with an earlier one of the batch is in flight behind it.
-    seen: set[str] = set()
-    candidates = []
-    for entry in entries:
-        entry_keys = {c.key for c in entry.claims}
-        if not entry_keys & seen:
-            candidates.append(entry)
-        seen |= entry_keys
-    claims = [c for e in candidates for c in e.claims]
+    `keys` are every claim key of the batch, entries left out included, so that their live
+    claims are read too."""
+    claims = [c for e in entries for c in e.claims]
     rows = await conn.fetch(
         ACCEPT,
         [
@@ -101,77 +66,40 @@ async def accept(conn: Connection, entries: list[Entry]) -> None:
                 "refs": e.refs,
                 "keys": [c.key for c in e.claims],
             }
-            for e in candidates
+            for e in entries
         ],
-        [jsontext.dumps(e.payload) for e in candidates],
-        list(seen),
+        [jsontext.dumps(e.payload) for e in entries],
+        keys,
         [c.key for c in claims],
         [c.body_hash for c in claims],
-        [e.id for e in candidates for _ in e.claims],
+        [e.id for e in entries for _ in e.claims],
         CLAIM_HOURS,
     )
     busy = {row["key"] for row in rows if row["held"]}
     found = {row["key"]: dict(row) for row in rows if not row["held"]}
-    seen.clear()
-    for entry in entries:
-        entry.outcome = _prior_outcome(entry, busy, found, seen) or (202, {"orderId": entry.id})
-        seen.update(c.key for c in entry.claims)
+    return busy, found
 
 
-def _prior_outcome(
-    entry: Entry, busy: set[str], found: dict[str, dict[str, Any]], seen: set[str]
-) -> tuple[int, Any] | ApiError | None:
-    for claim in entry.claims:
-        if claim.key in busy or claim.key in seen:
-            return in_flight_error()
-        prior = found.get(claim.key)
-        if prior is not None:
-            try:
-                replay_or_refuse(claim, prior["body_hash"])
-            except ApiError as exc:
-                return exc
-            return (prior["status"], prior["response"])
-    return None
+async def take(conn: Connection, ids: list[str]) -> tuple[list[dict[str, Any]], set[str]]:
+    """The entries of `ids` this transaction could lock, in arrival order, and those of them
+    behind an earlier queued entry on the same product inventory outside `ids`."""
+    rows = [dict(row) for row in await conn.fetch(TAKE, ids)]
+    if not rows:
+        return [], set()
+    held = {row["id"] for row in await conn.fetch(EARLIER_ELSEWHERE, [r["id"] for r in rows])}
+    return rows, held
 
 
-async def process(
-    conn: Connection, ids: list[str], *, attempt: int, allow_spec_upgrade: bool
-) -> Processed:
-    """Processes the entries it can lock, in arrival order, in one transaction.
-
-    Entries gone (done already) or held by another worker are skipped; an entry with an
-    earlier queued entry on the same product inventory outside this batch waits.
-    """
-    result = Processed()
-    async with conn.transaction():
-        rows = await conn.fetch(TAKE, ids)
-        if not rows:
-            return result
-        taken = [row["id"] for row in rows]
-        held = {row["id"] for row in await conn.fetch(EARLIER_ELSEWHERE, taken)}
-        blocked_keys: set[str] = set()
-        runnable = []
-        for row in rows:
-            keys = set(row["inventory_keys"])
-            if row["id"] in held or keys & blocked_keys:
-                blocked_keys |= keys
-                result.waiting.append(row["id"])
-            else:
-                runnable.append(row)
-        outcomes = await create_orders(
-            conn,
-            [(r["id"], r["payload"], r["created_by"]) for r in runnable],
-            allow_spec_upgrade=allow_spec_upgrade,
-        )
-        states, errors = [], []
-        for row in runnable:
-            error = outcomes[row["id"]]
-            state = "done" if error is None else "error"
-            states.append(state)
-            errors.append(None if error is None else error.body())
-            result.outcomes.append((row["id"], row["request_id"], state))
-        await conn.execute(MOVE_MANY, [r["id"] for r in runnable], states, errors, attempt)
-    return result
+async def move_processed(
+    conn: Connection,
+    ids: list[str],
+    states: list[str],
+    errors: list[dict[str, Any] | None],
+    *,
+    attempt: int,
+) -> None:
+    """Entries done or in error leave the queue for inbound_processed."""
+    await conn.execute(MOVE_MANY, ids, states, errors, attempt)
 
 
 async def due_for_sweep(conn: Connection, *, older_than: float, limit: int) -> list[str] | None:
@@ -184,7 +112,7 @@ async def due_for_sweep(conn: Connection, *, older_than: float, limit: int) -> l
 
 async def fail(conn: Connection, ids: list[str], *, attempt: int, error: dict[str, Any]) -> None:
     """Parks entries that can't be processed (an unexpected failure) as errors."""
-    await conn.execute(MOVE_MANY, ids, ["error"] * len(ids), [error] * len(ids), attempt)
+    await move_processed(conn, ids, ["error"] * len(ids), [error] * len(ids), attempt=attempt)
 
 
 ENTRY_COLUMNS = """
@@ -258,29 +186,6 @@ async def retry(
     return moved is not None
 
 
-async def retry_entry(
-    conn: Connection, queue_id: str, payload: dict[str, Any] | None, *, enqueue_now: bool
-) -> dict[str, Any]:
-    """The operator's retry: only entries in error; ApiError (404 / 62) otherwise."""
-    async with conn.transaction():
-        row = await entry(conn, queue_id)
-        if row is None:
-            raise ApiError(
-                ErrorKind.NOT_FOUND, f"No inbound queue entry with id {queue_id}.", "/id"
-            )
-        if row["state"] != "error":
-            raise ApiError(
-                ErrorKind.CONFLICT,
-                f"Only entries in error can be retried; this one is {row['state']}.",
-                "/state",
-            )
-        refs = inventory_refs(payload or row["payload"])
-        await retry(conn, queue_id, payload=payload, refs=refs, enqueue_now=enqueue_now)
-        row = await entry(conn, queue_id)
-    assert row is not None
-    return row
-
-
 async def stats(conn: Connection) -> dict[str, Any]:
     row = await conn.fetchrow(STATS)
     assert row is not None
@@ -304,3 +209,18 @@ async def purge_done(conn: Connection, *, older_than_days: int) -> int:
     """Done entries are history once their order exists; errors stay until retried."""
     result: str = await conn.execute(PURGE_DONE, older_than_days)
     return int(result.split()[-1])
+
+
+LOOKUP = """
+SELECT 'queued' AS state, NULL::jsonb AS error FROM inbound_queue WHERE id = $1
+UNION ALL
+SELECT state, error FROM inbound_processed WHERE id = $1
+LIMIT 1
+"""
+
+
+async def lookup(conn: Connection, queue_id: str) -> tuple[str, dict[str, Any] | None] | None:
+    """("queued" | "done" | "error", the stored error object) for an accepted entry; read by
+    every endpoint that takes an order id."""
+    row = await conn.fetchrow(LOOKUP, queue_id)
+    return None if row is None else (row["state"], row["error"])

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.rendering import StoredOrder
+from app.domain.stored_order import StoredOrder
 from app.store import orders
 from app.store.db import Connection
 

@@ -7,8 +7,7 @@ from typing import Any
 from app.domain.references import (
     Characteristic,
     Inventory,
-    Location,
-    Offering,
+    NamedRecord,
     Party,
     ReferenceIds,
     References,
@@ -56,11 +55,11 @@ async def fetch(conn: Connection, ids: ReferenceIds) -> References:
     if ids.locations:
         for row in await conn.fetch(LOCATIONS, list(ids.locations)):
             for key in _keys(row):
-                refs.locations[key] = Location(row["sys_id"], row["external_id"], row["name"])
+                refs.locations[key] = NamedRecord(row["sys_id"], row["external_id"], row["name"])
     if ids.offerings:
         for row in await conn.fetch(OFFERINGS, list(ids.offerings)):
             for key in _keys(row):
-                refs.offerings[key] = Offering(row["sys_id"], row["external_id"], row["name"])
+                refs.offerings[key] = NamedRecord(row["sys_id"], row["external_id"], row["name"])
     inventory_specs: set[str] = set()
     if ids.inventories:
         for row in await conn.fetch(INVENTORIES, list(ids.inventories)):

@@ -1,0 +1,72 @@
+"""Child processes of one command (`orderhub dev`, `orderhub serve` with several processes):
+started together and stopped together, so that Ctrl-C or SIGTERM leaves nothing behind and one
+child dying stops the rest, for whatever supervises the command to restart."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from types import FrameType
+
+STOP_GRACE_SECONDS = 15
+
+
+class Stop(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+@contextmanager
+def stopping_on_signals() -> Iterator[None]:
+    """Inside, SIGINT and SIGTERM raise Stop; on the way out they are ignored, so that the
+    clean-up after it runs to the end."""
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class Children:
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self._say = say
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
+        """`orderhub <argv>` in a session of its own: a terminal's Ctrl-C reaches this process
+        only, which then stops the children in order."""
+        self._running[name] = subprocess.Popen(
+            [sys.executable, "-m", "app.cli.main", *argv], env=dict(env), start_new_session=True
+        )
+
+    def wait_for_exit(self) -> int:
+        """Blocks until a child exits (then 1), or a signal raises Stop."""
+        while True:
+            for name, child in self._running.items():
+                if child.poll() is not None:
+                    self._say(f"{name} exited with status {child.returncode}; stopping")
+                    return 1
+            time.sleep(0.5)
+
+    def terminate(self) -> None:
+        """SIGTERM to all, then SIGKILL to any still running after the grace period."""
+        for child in self._running.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, child in self._running.items():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._say(f"{name} did not stop in time; killing it")
+                child.kill()
+                child.wait()

@@ -1,0 +1,84 @@
+"""Inbound entries after accept: processed into orders in arrival order, and retried by
+operators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.domain.errors import ApiError, ErrorKind
+from app.domain.inbound import inventory_refs
+from app.services.orders import create_orders
+from app.store import inbound
+from app.store.db import Connection
+
+
+@dataclass
+class Processed:
+    """What one processing pass did: (id, request id, done|error) each, and who waits."""
+
+    outcomes: list[tuple[str, str | None, str]] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+
+async def process(
+    conn: Connection, ids: list[str], *, attempt: int, allow_spec_upgrade: bool
+) -> Processed:
+    """Processes the entries it can lock, in arrival order, in one transaction.
+
+    Entries gone (done already) or held by another worker are skipped; an entry with an
+    earlier queued entry on the same product inventory outside this batch waits.
+    """
+    result = Processed()
+    async with conn.transaction():
+        rows, held = await inbound.take(conn, ids)
+        if not rows:
+            return result
+        blocked_keys: set[str] = set()
+        runnable = []
+        for row in rows:
+            keys = set(row["inventory_keys"])
+            if row["id"] in held or keys & blocked_keys:
+                blocked_keys |= keys
+                result.waiting.append(row["id"])
+            else:
+                runnable.append(row)
+        outcomes = await create_orders(
+            conn,
+            [(r["id"], r["payload"], r["created_by"]) for r in runnable],
+            allow_spec_upgrade=allow_spec_upgrade,
+        )
+        states, errors = [], []
+        for row in runnable:
+            error = outcomes[row["id"]]
+            state = "done" if error is None else "error"
+            states.append(state)
+            errors.append(None if error is None else error.body())
+            result.outcomes.append((row["id"], row["request_id"], state))
+        await inbound.move_processed(
+            conn, [r["id"] for r in runnable], states, errors, attempt=attempt
+        )
+    return result
+
+
+async def retry_entry(
+    conn: Connection, queue_id: str, payload: dict[str, Any] | None, *, enqueue_now: bool
+) -> dict[str, Any]:
+    """The operator's retry: only entries in error; ApiError (404 / 62) otherwise."""
+    async with conn.transaction():
+        row = await inbound.entry(conn, queue_id)
+        if row is None:
+            raise ApiError(
+                ErrorKind.NOT_FOUND, f"No inbound queue entry with id {queue_id}.", "/id"
+            )
+        if row["state"] != "error":
+            raise ApiError(
+                ErrorKind.CONFLICT,
+                f"Only entries in error can be retried; this one is {row['state']}.",
+                "/state",
+            )
+        refs = inventory_refs(payload or row["payload"])
+        await inbound.retry(conn, queue_id, payload=payload, refs=refs, enqueue_now=enqueue_now)
+        row = await inbound.entry(conn, queue_id)
+    assert row is not None
+    return row
