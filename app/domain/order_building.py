@@ -209,65 +209,21 @@ def _build_item(
     path = f"/serviceOrderItem/{index}"
     action = item["action"].strip()
     service: dict[str, Any] = item["service"]
-    inventory = None
-    if action in INVENTORY_ACTIONS:
-        inventory = refs.inventories.get(plain_text(service["id"]))
-        if inventory is None:
-            raise invalid(texts.inventory_not_found, f"{path}/service/id")
-        _check_inventory_state(action, inventory, f"{path}/service/id", texts)
+    inventory = _inventory(action, service, refs, path, texts)
     spec_request = service.get("serviceSpecification")
-    specification = None
-    if spec_request is not None:
-        specification = resolve_specification(
-            refs.specifications.get(plain_text(spec_request["id"]), []), spec_request, action=action
-        )
-        if specification is None:
-            raise invalid(texts.spec_not_found, f"{path}/service/serviceSpecification")
-    if inventory is not None:
-        current = refs.specification_versions.get(inventory.specification)
-        names_version = spec_request is not None and (
-            spec_request.get("internalVersion") or spec_request.get("version")
-        )
-        if specification is None or not names_version:
-            specification = current
-        elif current is not None and specification.sys_id != current.sys_id:
-            same_spec = specification.initial_version == current.initial_version
-            if not (same_spec and allow_spec_upgrade and action == "change"):
-                raise ApiError(
-                    ErrorKind.INVALID_FIELD,
-                    m.ORDERHUB_SPEC_VERSION_MISMATCH,
-                    f"{path}/service/serviceSpecification",
-                )
-    offering = None
-    if item.get("serviceOffering") is not None:
-        found_offering = refs.offerings.get(plain_text(item["serviceOffering"]["id"]))
-        if found_offering is None:
-            raise invalid(texts.offering_not_found, f"{path}/serviceOffering/id")
-        offering = found_offering.sys_id
-    location = None
+    specification = _specification(
+        spec_request,
+        inventory,
+        refs,
+        path,
+        texts,
+        action=action,
+        allow_spec_upgrade=allow_spec_upgrade,
+    )
+    offering = _offering(item, refs, path, texts)
     place = item.get("place")
-    if place is not None:
-        found_location = refs.locations.get(plain_text(place["id"]))
-        if found_location is None:
-            raise invalid("Invalid payload: Location does not exist.", f"{path}/place/id")
-        location = found_location.sys_id
-    elif inventory is not None:
-        location = inventory.location
-    relationships = []
-    for r_index, rel in enumerate(service.get("serviceRelationship") or []):
-        related = refs.inventories.get(plain_text(rel["id"]))
-        if related is None:
-            raise invalid(
-                texts.inventory_not_found,
-                f"{path}/service/serviceRelationship/{r_index}/id",
-            )
-        relationships.append(
-            (
-                plain_text(rel["id"]),
-                related.sys_id,
-                plain_text(rel.get("relationshipType")) or "Requires",
-            )
-        )
+    location = _location(place, inventory, refs, path)
+    relationships = _relationships(service, refs, path, texts)
     characteristics, notes = _characteristics(service, specification, inventory)
     quantity = item.get("quantity")
     return NewItem(
@@ -319,6 +275,99 @@ def _build_item(
         place_type_annotation=_optional_str((place or {}).get("@type")),
         type_annotation=_optional_str(item.get("@type")),
     )
+
+
+def _inventory(
+    action: str, service: dict[str, Any], refs: References, path: str, texts: Texts
+) -> Inventory | None:
+    if action not in INVENTORY_ACTIONS:
+        return None
+    inventory = refs.inventories.get(plain_text(service["id"]))
+    if inventory is None:
+        raise invalid(texts.inventory_not_found, f"{path}/service/id")
+    _check_inventory_state(action, inventory, f"{path}/service/id", texts)
+    return inventory
+
+
+def _specification(
+    spec_request: dict[str, Any] | None,
+    inventory: Inventory | None,
+    refs: References,
+    path: str,
+    texts: Texts,
+    *,
+    action: str,
+    allow_spec_upgrade: bool,
+) -> Specification | None:
+    """An item on an inventory keeps the inventory's version unless it names one; naming
+    another is an upgrade: only a "change", within one specification, when upgrades are allowed."""
+    specification = None
+    if spec_request is not None:
+        specification = resolve_specification(
+            refs.specifications.get(plain_text(spec_request["id"]), []), spec_request, action=action
+        )
+        if specification is None:
+            raise invalid(texts.spec_not_found, f"{path}/service/serviceSpecification")
+    if inventory is not None:
+        current = refs.specification_versions.get(inventory.specification)
+        names_version = spec_request is not None and (
+            spec_request.get("internalVersion") or spec_request.get("version")
+        )
+        if specification is None or not names_version:
+            specification = current
+        elif current is not None and specification.sys_id != current.sys_id:
+            same_spec = specification.initial_version == current.initial_version
+            if not (same_spec and allow_spec_upgrade and action == "change"):
+                raise ApiError(
+                    ErrorKind.INVALID_FIELD,
+                    m.ORDERHUB_SPEC_VERSION_MISMATCH,
+                    f"{path}/service/serviceSpecification",
+                )
+    return specification
+
+
+def _offering(item: dict[str, Any], refs: References, path: str, texts: Texts) -> str | None:
+    if item.get("serviceOffering") is None:
+        return None
+    found_offering = refs.offerings.get(plain_text(item["serviceOffering"]["id"]))
+    if found_offering is None:
+        raise invalid(texts.offering_not_found, f"{path}/serviceOffering/id")
+    return found_offering.sys_id
+
+
+def _location(
+    place: dict[str, Any] | None, inventory: Inventory | None, refs: References, path: str
+) -> str | None:
+    """An item that names no place stays where its inventory is."""
+    if place is not None:
+        found_location = refs.locations.get(plain_text(place["id"]))
+        if found_location is None:
+            raise invalid("Invalid payload: Location does not exist.", f"{path}/place/id")
+        return found_location.sys_id
+    if inventory is not None:
+        return inventory.location
+    return None
+
+
+def _relationships(
+    service: dict[str, Any], refs: References, path: str, texts: Texts
+) -> list[tuple[str, str, str]]:
+    relationships = []
+    for r_index, rel in enumerate(service.get("serviceRelationship") or []):
+        related = refs.inventories.get(plain_text(rel["id"]))
+        if related is None:
+            raise invalid(
+                texts.inventory_not_found,
+                f"{path}/service/serviceRelationship/{r_index}/id",
+            )
+        relationships.append(
+            (
+                plain_text(rel["id"]),
+                related.sys_id,
+                plain_text(rel.get("relationshipType")) or "Requires",
+            )
+        )
+    return relationships
 
 
 def _check_inventory_state(action: str, inventory: Inventory, datapath: str, texts: Texts) -> None:

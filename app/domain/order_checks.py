@@ -169,6 +169,25 @@ def _check_item(
             f"{', '.join(ACTIONS)}.",
             f"{path}/action",
         )
+    service = _check_service(item, path, action, ids, texts)
+    _check_offering(item, path, ids, texts)
+    _check_place(item, path, ids)
+    quantity = item.get("quantity")
+    if quantity is not None and quantity != "" and not _positive_int(quantity):
+        raise invalid(
+            "Invalid payload: quantity must be a whole number of at least 1.", f"{path}/quantity"
+        )
+    optional_date(item, "committedDueDate", path, "/committedDueDate")
+    _check_characteristics(service, path)
+    _check_relationships(service, path, ids, texts)
+    _check_contacts(item, path)
+    _check_external_inventory(item, path)
+
+
+def _check_service(
+    item: dict[str, Any], path: str, action: str, ids: ReferenceIds, texts: Texts
+) -> dict[str, Any]:
+    """Only an "add" must name a specification; every other action names the inventory."""
     service = _object(item.get("service"), path, "/service")
     if service is None:
         raise missing(texts.item_service_missing, f"{path}/service")
@@ -185,24 +204,29 @@ def _check_item(
         if not inventory_id:
             raise missing(texts.inventory_id_missing, f"{path}/service/id")
         ids.inventories.add(inventory_id)
+    return service
+
+
+def _check_offering(item: dict[str, Any], path: str, ids: ReferenceIds, texts: Texts) -> None:
+    """Unlike a place, an offering that is not an object gets the "missing id" text."""
     offering = item.get("serviceOffering")
     if offering is not None:
         offering_id = plain_text(offering.get("id")) if isinstance(offering, dict) else ""
         if not offering_id:
             raise missing(texts.offering_id_missing, f"{path}/serviceOffering/id")
         ids.offerings.add(offering_id)
+
+
+def _check_place(item: dict[str, Any], path: str, ids: ReferenceIds) -> None:
     place = _object(item.get("place"), path, "/place")
     if place is not None:
         place_id = plain_text(place.get("id"))
         if not place_id:
             raise missing("Invalid payload: place id is missing.", f"{path}/place/id")
         ids.locations.add(place_id)
-    quantity = item.get("quantity")
-    if quantity is not None and quantity != "" and not _positive_int(quantity):
-        raise invalid(
-            "Invalid payload: quantity must be a whole number of at least 1.", f"{path}/quantity"
-        )
-    optional_date(item, "committedDueDate", path, "/committedDueDate")
+
+
+def _check_characteristics(service: dict[str, Any], path: str) -> None:
     for c_index, char in enumerate(
         _objects(service.get("serviceCharacteristic"), path, "/service/serviceCharacteristic")
     ):
@@ -211,6 +235,12 @@ def _check_item(
                 "Invalid payload: serviceCharacteristic name is missing.",
                 f"{path}/service/serviceCharacteristic/{c_index}/name",
             )
+
+
+def _check_relationships(
+    service: dict[str, Any], path: str, ids: ReferenceIds, texts: Texts
+) -> None:
+    """A related service is an inventory record, so its id is fetched with the inventories."""
     for r_index, rel in enumerate(
         _objects(service.get("serviceRelationship"), path, "/service/serviceRelationship")
     ):
@@ -221,12 +251,18 @@ def _check_item(
                 f"{path}/service/serviceRelationship/{r_index}/id",
             )
         ids.inventories.add(rel_id)
+
+
+def _check_contacts(item: dict[str, Any], path: str) -> None:
     for c_index, contact in enumerate(_objects(item.get("relatedParty"), path, "/relatedParty")):
         if not plain_text(contact.get("@referredType")):
             raise missing(
                 "Invalid payload: serviceOrderItem relatedParty @referredType is missing.",
                 f"{path}/relatedParty/{c_index}/@referredType",
             )
+
+
+def _check_external_inventory(item: dict[str, Any], path: str) -> None:
     for e_index, ext in enumerate(
         _objects(item.get("externalProductInventory"), path, "/externalProductInventory")
     ):

@@ -45,6 +45,21 @@ def _keys(row: Any) -> list[str]:
 
 async def fetch(conn: Connection, ids: ReferenceIds) -> References:
     refs = References()
+    await _parties(conn, ids, refs)
+    await _named(conn, LOCATIONS, ids.locations, refs.locations)
+    await _named(conn, OFFERINGS, ids.offerings, refs.offerings)
+    inventory_specs = await _inventories(conn, ids.inventories, refs)
+    await _specifications(conn, ids.specifications, refs)
+    missing = inventory_specs - refs.specification_versions.keys()
+    if missing:
+        for row in await conn.fetch(SPECIFICATIONS_BY_SYS_ID, list(missing)):
+            spec = _specification(row)
+            refs.specification_versions[spec.sys_id] = spec
+    return refs
+
+
+async def _parties(conn: Connection, ids: ReferenceIds, refs: References) -> None:
+    """Keyed by kind too: an account and a contact may share an id."""
     for kind, query in PARTIES.items():
         wanted = getattr(ids, f"{kind}s")
         if wanted:
@@ -52,17 +67,22 @@ async def fetch(conn: Connection, ids: ReferenceIds) -> References:
                 party = Party(row["sys_id"], row["external_id"], row["name"], kind)
                 for key in _keys(row):
                     refs.parties[f"{kind}:{key}"] = party
-    if ids.locations:
-        for row in await conn.fetch(LOCATIONS, list(ids.locations)):
+
+
+async def _named(
+    conn: Connection, query: str, wanted: set[str], found: dict[str, NamedRecord]
+) -> None:
+    if wanted:
+        for row in await conn.fetch(query, list(wanted)):
             for key in _keys(row):
-                refs.locations[key] = NamedRecord(row["sys_id"], row["external_id"], row["name"])
-    if ids.offerings:
-        for row in await conn.fetch(OFFERINGS, list(ids.offerings)):
-            for key in _keys(row):
-                refs.offerings[key] = NamedRecord(row["sys_id"], row["external_id"], row["name"])
-    inventory_specs: set[str] = set()
-    if ids.inventories:
-        for row in await conn.fetch(INVENTORIES, list(ids.inventories)):
+                found[key] = NamedRecord(row["sys_id"], row["external_id"], row["name"])
+
+
+async def _inventories(conn: Connection, wanted: set[str], refs: References) -> set[str]:
+    """Returns the specification versions the inventories are on, which the order may not name."""
+    specs: set[str] = set()
+    if wanted:
+        for row in await conn.fetch(INVENTORIES, list(wanted)):
             inventory = Inventory(
                 row["sys_id"],
                 row["external_id"],
@@ -72,20 +92,18 @@ async def fetch(conn: Connection, ids: ReferenceIds) -> References:
                 row["state"],
                 dict(row["characteristics"]),
             )
-            inventory_specs.add(inventory.specification)
+            specs.add(inventory.specification)
             for key in _keys(row):
                 refs.inventories[key] = inventory
-    if ids.specifications:
-        for row in await conn.fetch(SPECIFICATIONS, list(ids.specifications)):
+    return specs
+
+
+async def _specifications(conn: Connection, wanted: set[str], refs: References) -> None:
+    if wanted:
+        for row in await conn.fetch(SPECIFICATIONS, list(wanted)):
             spec = _specification(row)
             refs.specifications.setdefault(row["ref"], []).append(spec)
             refs.specification_versions[spec.sys_id] = spec
-    missing = inventory_specs - refs.specification_versions.keys()
-    if missing:
-        for row in await conn.fetch(SPECIFICATIONS_BY_SYS_ID, list(missing)):
-            spec = _specification(row)
-            refs.specification_versions[spec.sys_id] = spec
-    return refs
 
 
 def _specification(row: Any) -> Specification:
