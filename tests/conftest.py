@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -32,7 +32,7 @@ from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES, INTEGRATOR, SERVICE_ORDER_AGENT
 from app.http.app import create_app
 from app.settings import Settings
-from app.store import db, users
+from app.store import db, schema, users
 
 RUN_ID = uuid.uuid4().hex[:10]
 TEST_USERS = {
@@ -83,7 +83,7 @@ async def template_db(postgres_admin_url: str) -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     conn = await db.connect(with_database(postgres_admin_url, name))
     try:
-        await db.apply_schema(conn)
+        await schema.migrate(conn)
         for user, (password, roles) in TEST_USERS.items():
             await users.upsert(conn, user, hash_password(password), roles)
     finally:
@@ -123,6 +123,25 @@ async def _clone(postgres_admin_url: str, template: str) -> AsyncIterator[str]:
         yield with_database(postgres_admin_url, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def new_database(postgres_admin_url: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """Makes empty databases on demand; drops them all afterwards."""
+    admin = await asyncpg.connect(postgres_admin_url)
+    names: list[str] = []
+
+    async def make() -> str:
+        names.append(f"orderhub_m_{RUN_ID}_{uuid.uuid4().hex[:8]}")
+        await admin.execute(f'CREATE DATABASE "{names[-1]}"')
+        return with_database(postgres_admin_url, names[-1])
+
+    try:
+        yield make
+    finally:
+        for name in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 

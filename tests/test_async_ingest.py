@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from app.domain import messages as m
 from app.domain.claims import canonical_hash
 from app.settings import Settings
-from app.store import db
+from app.store import schema
 from tests.conftest import SEED_EXAMPLES, auth
 from workers.settings import create_worker
 
@@ -122,9 +122,11 @@ async def test_claims_kept_under_their_old_text_keys_still_replay_after_an_upgra
     body["externalId"] = "UPGRADED-1"
     conn = await asyncpg.connect(demo_database_url)
     try:
+        # A database from before migrations, whose claims were keyed by their identity.
         await conn.execute(
             "DELETE FROM idempotency_claim;"
-            " ALTER TABLE idempotency_claim ALTER COLUMN key TYPE text USING key::text"
+            " ALTER TABLE idempotency_claim ALTER COLUMN key TYPE text USING key::text;"
+            " DROP TABLE schema_migration"
         )
         await conn.execute(
             "INSERT INTO idempotency_claim (key, body_hash, status, response)"
@@ -132,7 +134,7 @@ async def test_claims_kept_under_their_old_text_keys_still_replay_after_an_upgra
             f"body:UPGRADED-1:{canonical_hash(body)}",
             canonical_hash(body),
         )
-        await db.apply_schema(conn)
+        await schema.migrate(conn)
         assert await conn.fetchval("SELECT pg_typeof(key)::text FROM idempotency_claim") == "uuid"
     finally:
         await conn.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -67,11 +69,26 @@ def test_settings_lists_every_variable() -> None:
         assert name in result.stdout
 
 
-def test_db_init_is_idempotent(database_url: str) -> None:
-    for _ in range(2):
-        result = orderhub("db", "init", env={"DATABASE_URL": database_url})
-        assert result.returncode == 0, result.stderr
-        assert "schema applied" in result.stdout
+async def test_db_init_creates_the_schema_once_and_migrate_then_has_nothing_to_do(
+    new_database: Callable[[], Awaitable[str]],
+) -> None:
+    env = {"DATABASE_URL": await new_database()}
+    first = orderhub("db", "init", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "applying migration 0001 baseline" in first.stdout
+    assert "database initialised" in first.stdout
+    again = orderhub("db", "init", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "initialised already; nothing done" in again.stdout
+    migrate = orderhub("db", "migrate", env=env)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "up to date" in migrate.stdout
+
+
+def test_db_migrate_brings_a_database_up_to_date(database_url: str) -> None:
+    result = orderhub("db", "migrate", env={"DATABASE_URL": database_url})
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
 
 
 async def test_user_add_creates_a_user_that_can_log_in(

@@ -23,7 +23,9 @@ def _entry(refs: list[str], external_id: str | None = None) -> NewEntry:
     payload: dict[str, Any] = async_example()
     payload["externalId"] = external_id or new_sys_id()
     claims = claims_for(payload, user="integrator", idempotency_key=None)
-    return NewEntry(new_sys_id(), payload, "integrator", None, refs, claims)
+    order_id = new_sys_id()
+    answer = (202, {"orderId": order_id})
+    return NewEntry(order_id, payload, "integrator", None, refs, claims, answer)
 
 
 def _waiting(writer: AcceptWriter, entries: list[NewEntry]) -> None:

@@ -19,7 +19,7 @@ from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES, INTEGRATOR
 from app.services.recorded import import_recorded
 from app.settings import Settings
-from app.store import catalog, db, users
+from app.store import catalog, db, schema, users
 
 DEMO_USER = ("admin", "admin")
 # The stub's callbacks authenticate as this integration user (STUB_CALLBACK_USER's default).
@@ -61,11 +61,27 @@ def with_connection(
         return asyncio.run(run(dsn))
 
 
+def _say_applying(migration: schema.Migration) -> None:
+    print(f"orderhub: applying migration {migration.version:04d} {migration.name}", flush=True)
+
+
+async def migrate(conn: asyncpg.Connection[Any]) -> list[int]:
+    """`orderhub db migrate`: the versions applied, each announced before it runs."""
+    return [m.version for m in await schema.migrate(conn, on_apply=_say_applying)]
+
+
+async def initialise(conn: asyncpg.Connection[Any]) -> list[int] | None:
+    """`orderhub db init`: only an empty database; None when it has tables already."""
+    if not await schema.is_empty(conn):
+        return None
+    return await migrate(conn)
+
+
 async def prepare_database(dsn: str, *, demo: bool) -> None:
     """The schema migrated; with `demo`, the demo catalogue (into an empty one only) and users."""
     conn = await db.connect(dsn)
     try:
-        await db.apply_schema(conn)
+        await schema.migrate(conn, on_apply=_say_applying)
         if demo:
             # Only into an empty catalogue, so that what orders changed survives a restart.
             if await catalog.is_empty(conn):

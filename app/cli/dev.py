@@ -37,7 +37,7 @@ def run_dev(settings: Settings) -> int:
                 _say(f"starting embedded Redis in {settings.data_dir / 'redis'}")
                 settings = replace(settings, redis_url=embedded_redis.start())
             _say(
-                "applying schema.sql"
+                "migrating the schema"
                 + ("" if embedded_pg is None else ", loading the demo catalogue")
             )
             asyncio.run(prepare_database(settings.database_url, demo=embedded_pg is not None))

@@ -109,11 +109,27 @@ def _dev(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _db_init(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.cli.database import with_connection
-    from app.store import db
+    from app.cli.database import initialise, with_connection
 
-    with_connection(settings, db.apply_schema)
-    print(f"schema applied ({db.SCHEMA_PATH.name})")
+    applied = with_connection(settings, initialise)
+    if applied is None:
+        print(
+            "orderhub: the database is initialised already; nothing done "
+            "(`orderhub db migrate` upgrades it)"
+        )
+    else:
+        print(f"database initialised: {len(applied)} migration(s) applied")
+    return 0
+
+
+def _db_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.cli.database import migrate, with_connection
+
+    applied = with_connection(settings, migrate)
+    if applied:
+        print(f"{len(applied)} migration(s) applied; the schema is at {applied[-1]:04d}")
+    else:
+        print("the schema is up to date; nothing to apply")
     return 0
 
 
@@ -210,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
         "dev",
         _dev,
         "Run everything on one machine: embedded PostgreSQL and Redis (unless "
-        "DATABASE_URL/REDIS_URL are set), the API and a worker.",
+        "DATABASE_URL/REDIS_URL are set), the schema migrated, the demo catalogue and users "
+        "(embedded only), the API, a worker and the SOM/TOM stub.",
     )
     serve = command("serve", _serve, "Run the HTTP API (needs DATABASE_URL and REDIS_URL).")
     serve.add_argument(
@@ -239,11 +256,22 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     init = db_sub.add_parser(
         "init",
-        help="Apply schema.sql (idempotent).",
-        description="Apply schema.sql (idempotent). Without DATABASE_URL, "
-        "the embedded server under ORDERHUB_DATA_DIR is used.",
+        help="Create the schema in an empty database.",
+        description="Create the schema in an empty database by applying every migration; "
+        "on a database that has tables already it does nothing and says so. Without "
+        "DATABASE_URL, the embedded server under ORDERHUB_DATA_DIR is used.",
     )
     init.set_defaults(func=_db_init)
+    migrate = db_sub.add_parser(
+        "migrate",
+        help="Apply the migrations the database does not have yet.",
+        description="Apply, in order, the numbered migrations not yet recorded in the "
+        "schema_migration table, printing each; safe to repeat and to run from several "
+        "processes at once (an advisory lock serialises them). A database made before "
+        "migrations existed is brought up to date the same way. Without DATABASE_URL, the "
+        "embedded server under ORDERHUB_DATA_DIR is used.",
+    )
+    migrate.set_defaults(func=_db_migrate)
 
     user_parser = sub.add_parser(
         "user", help="User administration.", description="User administration."

@@ -57,6 +57,7 @@ class NewEntry:
     request_id: str | None
     refs: list[str]
     claims: list[Claim]
+    answer: tuple[int, dict[str, Any]]  # recorded with the claims, for a retry to replay
 
 
 @dataclass(frozen=True)

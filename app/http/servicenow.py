@@ -11,7 +11,7 @@ from app.domain import messages as m
 from app.domain.claims import claims_for
 from app.domain.errors import ApiError, ErrorKind, error_body
 from app.domain.ids import new_sys_id
-from app.domain.inbound import NewEntry, Queued, inventory_refs
+from app.domain.inbound import NewEntry, Replay, inventory_refs
 from app.domain.order_checks import check_request
 from app.domain.roles import INTEGRATOR
 from app.domain.servicenow_rendering import cancellation_body, echo_order, render_order
@@ -71,17 +71,23 @@ async def create(request: web.Request) -> web.Response:
     user = request[keys.USER].name
     claims = claims_for(payload, user=user, idempotency_key=request.headers.get("Idempotency-Key"))
     if mode == "async":
+        order_id = new_sys_id()
         entry = NewEntry(
-            new_sys_id(), payload, user, request[keys.REQUEST_ID], inventory_refs(payload), claims
+            order_id,
+            payload,
+            user,
+            request[keys.REQUEST_ID],
+            inventory_refs(payload),
+            claims,
+            (202, queued_body(order_id)),
         )
         outcome = await request.app[keys.ACCEPT_WRITER].submit(entry)
         if isinstance(outcome, ApiError):
             raise outcome
         status, body = (
-            (202, queued_body(outcome.order_id))
-            if isinstance(outcome, Queued)
-            else (outcome.status, outcome.body)
+            (outcome.status, outcome.body) if isinstance(outcome, Replay) else entry.answer
         )
+
         structlog.contextvars.bind_contextvars(order_id=body["orderId"])
         return ok_json(body, status=status)
     settings = request.app[keys.SETTINGS]

@@ -208,10 +208,9 @@ async def create_order_once(
     """Synchronous create under the client-retry rules: a retry replays the first answer,
     which `answer` made of the new order in this transaction and the claims keep."""
     async with conn.transaction():
-        keys = [claim.key for claim in retry_claims]
-        if await claims.lock(conn, keys):
+        busy, found = await claims.take(conn, [claim.key for claim in retry_claims])
+        if busy:
             raise in_flight_error()
-        found = await claims.find(conn, keys)
         for claim in retry_claims:
             prior = found.get(claim.key)
             if prior is not None:

@@ -1,9 +1,8 @@
-"""Connection pool, schema and the one test for "the database is unreachable"."""
+"""Connection pool, connections, and the one test for "the database is unreachable"."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -14,8 +13,6 @@ if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
 else:
     Connection = asyncpg.Connection
-
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.sql"
 
 # Raised by asyncpg or the socket layer when PostgreSQL is down, restarting or cut off.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -69,10 +66,3 @@ async def connect(dsn: str, *, connect_timeout: float = 10) -> asyncpg.Connectio
     conn: asyncpg.Connection[Any] = await asyncpg.connect(dsn, timeout=connect_timeout)
     await _init_connection(conn)
     return conn
-
-
-async def apply_schema(conn: asyncpg.Connection[Any]) -> None:
-    """Serialised by an advisory lock so that several processes starting at once don't race."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(7411641)")
-        await conn.execute(SCHEMA_PATH.read_text())

@@ -12,8 +12,8 @@ from app.store.db import Connection
 
 # Inventory keys are the refs as sent plus the sys_ids they resolve to, so that an entry naming
 # an inventory by external_id and one naming it by sys_id still queue behind each other.
-# inbound_accept (schema.sql) locks the keys, reads their live claims and stores what is new.
-ACCEPT = "SELECT * FROM inbound_accept($1::jsonb, $2, $3, $4, $5, $6, $7)"
+# inbound_accept (schema.sql) takes the claims, stores what is new and records its answers.
+ACCEPT = "SELECT * FROM inbound_accept($1::jsonb, $2, $3, $4, $5, $6, $7, $8, $9)"
 TAKE = "SELECT * FROM inbound_queue WHERE id = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED"
 # Entries of the batch behind an earlier queued entry, outside the batch, on the same inventory.
 EARLIER_ELSEWHERE = """
@@ -50,8 +50,9 @@ SWEEP_LOCK = "SELECT pg_try_advisory_xact_lock(7411642)"
 async def accept(
     conn: Connection, entries: list[NewEntry], keys: list[str]
 ) -> tuple[set[str], dict[str, dict[str, Any]]]:
-    """Stores the entries and their claims in one round trip and one transaction, unless a
-    key is held or claimed already: (keys another transaction holds, live claims found).
+    """Stores the entries, their claims and their answers in one round trip and one
+    transaction, unless a key is held or claimed already: (keys another transaction holds,
+    live claims found).
 
     `keys` are every claim key of the batch, entries left out included, so that their live
     claims are read too."""
@@ -73,6 +74,8 @@ async def accept(
         [c.key for c in claims],
         [c.body_hash for c in claims],
         [e.id for e in entries for _ in e.claims],
+        [e.answer[0] for e in entries for _ in e.claims],
+        [e.answer[1] for e in entries for _ in e.claims],
         CLAIM_HOURS,
     )
     busy = {row["key"] for row in rows if row["held"]}
