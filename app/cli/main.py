@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app import logs
+from app.cli.embedded import MissingExtra
 from app.cli.queue import add_commands as add_queue_commands
 from app.domain.catalog import CatalogError
 from app.domain.catalog_file import parse_catalog
@@ -192,7 +193,7 @@ def _catalog_load(settings: Settings, args: argparse.Namespace) -> int:
         print(f"orderhub: {path}: {exc}; nothing was loaded", file=sys.stderr)
         return 2
     except asyncpg.UndefinedTableError as exc:
-        print(f"orderhub: {exc}; run `orderhub db init` first", file=sys.stderr)
+        print(f"orderhub: {exc}; run `orderhub db migrate` first", file=sys.stderr)
         return 2
     for section, count in counts.items():
         print(f"  {section:<18} {count:>5}")
@@ -307,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         "load",
         help="Load a catalogue file (idempotent).",
         description="Insert or update every record of a catalogue file (JSON, the format of "
-        "app/demo/catalog.json; README.md describes it) in one transaction: a bad record "
+        "app/demo/catalog.json; docs/catalogue.md describes it) in one transaction: a bad record "
         "stops the load with nothing written. Records not in the file are kept. Without "
         "DATABASE_URL, the embedded server under ORDERHUB_DATA_DIR is used.",
     )
@@ -322,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         result: int = args.func(settings, args)
-    except SettingsError as exc:
+    except (SettingsError, MissingExtra) as exc:
         print(f"orderhub: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

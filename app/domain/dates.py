@@ -1,7 +1,7 @@
-"""Dates in and out, as CONTRACT.md "Shapes" rules.
+"""Dates in and out, as docs/contract.md#shapes rules.
 
 In: ISO 8601 with or without milliseconds, `Z` or an offset, or `YYYY-MM-DD HH:MM:SS` (UTC).
-Out: ISO 8601 UTC with milliseconds and `Z`, as every example of the seed.
+Out: ISO 8601 UTC with milliseconds and `Z`, as every example of the contract.
 """
 
 from __future__ import annotations

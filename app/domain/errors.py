@@ -1,4 +1,4 @@
-"""The one error shape every failure takes (CONTRACT.md, "Error object").
+"""The one error shape every failure takes (docs/contract.md#error-object).
 
 Rules raise `ApiError`; the HTTP layer renders it. Keeping the table here lets workers store
 the very same object on a failed queue entry that a synchronous caller would have received.
@@ -49,7 +49,7 @@ class ErrorKind(Enum):
 
 @dataclass
 class ApiError(Exception):
-    """A failure the client is told about, with the seed's verbatim text in `detail`."""
+    """A failure the client is told about, with the contract's verbatim text in `detail`."""
 
     kind: ErrorKind
     detail: str

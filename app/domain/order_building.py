@@ -384,7 +384,7 @@ def _check_inventory_state(action: str, inventory: Inventory, datapath: str, tex
 def _characteristics(
     service: dict[str, Any], specification: Specification | None, inventory: Inventory | None
 ) -> tuple[list[NewCharacteristic], list[str]]:
-    """Unknown names and values outside the options become work notes, not errors (L2737)."""
+    """Unknown names and values outside the options become work notes, not errors."""
     result: list[NewCharacteristic] = []
     notes: list[str] = []
     unknown = False

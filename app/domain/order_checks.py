@@ -83,7 +83,8 @@ def optional_date(
 def check_request(
     payload: dict[str, Any], texts: Texts = POST_TEXTS, known_items: frozenset[str] = frozenset()
 ) -> ReferenceIds:
-    """Raises the first "missing" or shape error, in the seed's order; returns the ids to fetch."""
+    """Raises the first "missing" or shape error, in the contract's order; returns the ids to
+    fetch."""
     if not payload:
         raise ApiError(ErrorKind.MISSING_BODY, texts.body_missing)
     items = _objects(payload.get("serviceOrderItem"), "/serviceOrderItem")

@@ -10,7 +10,7 @@ from app.domain import messages as m
 
 @dataclass(frozen=True)
 class Texts:
-    """The seed's texts differ between POST and PATCH; each endpoint passes its own list."""
+    """The contract's texts differ between POST and PATCH; each endpoint passes its own list."""
 
     body_missing: str
     item_missing: str

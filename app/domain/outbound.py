@@ -179,12 +179,12 @@ def outbound_payload(
 
 def callback_items_key(payload: dict[str, Any]) -> str:
     """The body key of the domain orders: `serviceOrderItem` (the example) or
-    `ServiceOrderItem` (the seed's table); both are read (CONTRACT.md "Outbound")."""
+    `ServiceOrderItem` (the contract's table); both are read (docs/contract.md#outbound)."""
     return "serviceOrderItem" if "serviceOrderItem" in payload else "ServiceOrderItem"
 
 
 def check_callback(payload: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
-    """(request id, [(domain order id, state)]), or the seed's texts for what is missing or
+    """(request id, [(domain order id, state)]), or the contract's texts for what is missing or
     malformed, before anything is looked up."""
     request_id = payload.get("externalId")
     if not isinstance(request_id, str) or not request_id.strip():
@@ -219,7 +219,7 @@ def check_callback_records(
     associated: set[str],
     key: str = "serviceOrderItem",
 ) -> None:
-    """The checks that need the database's answers, in the seed's order; `key` is the body's
+    """The checks that need the database's answers, in the contract's order; `key` is the body's
     key of the domain orders, for the error's datapath."""
     if not request_known:
         raise ApiError(ErrorKind.INVALID_FIELD, m.OUTBOUND_EXTERNAL_ID_INVALID, "/externalId")
@@ -243,7 +243,7 @@ def check_callback_records(
 
 def item_state_for(fulfillment_state: str, current: str) -> str:
     """An item follows its domain order; a revised item stays `revision_received` until its
-    revision goes out (CONTRACT.md "States"), whatever the earlier request still reports as
+    revision goes out (docs/contract.md#states), whatever the earlier request still reports as
     pending."""
     if fulfillment_state == "pending" and current == "revision_received":
         return current

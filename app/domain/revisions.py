@@ -91,7 +91,7 @@ def revision_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str,
 
 
 def check_cancel(payload: dict[str, Any]) -> str:
-    """The order id a cancel request names, or the seed's 400 texts."""
+    """The order id a cancel request names, or the contract's 400 texts."""
     if not payload:
         raise ApiError(ErrorKind.MISSING_BODY, m.CANCEL_EMPTY_PAYLOAD)
     ref = payload.get("serviceOrder")

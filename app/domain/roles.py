@@ -1,4 +1,4 @@
-"""Role names, verbatim from the contract (seed L16 and outbound-requests P10)."""
+"""Role names, verbatim from the contract (docs/contract.md#outbound)."""
 
 from typing import Final
 

@@ -1,4 +1,4 @@
-"""Orders as the Service Order Open API shows them (the seed's GET examples).
+"""Orders as the Service Order Open API shows them (the contract's GET examples).
 
 Pure functions over the rows the store read, so the HTTP layer and the workers render alike.
 """
@@ -24,7 +24,7 @@ def _flag(value: bool, as_string: bool) -> str | bool:
 
 
 def changed_characteristics(chars: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Only characteristics whose value differs from previousValue are returned (L930)."""
+    """Only characteristics whose value differs from previousValue are returned."""
     return [c for c in chars if (c.get("value") or "") != (c.get("previousValue") or "")]
 
 
@@ -178,7 +178,8 @@ def render_order(stored: StoredOrder, *, ponr_strings: bool = True) -> dict[str,
 
 
 def echo_order(payload: dict[str, Any], stored: StoredOrder, *, state: str) -> dict[str, Any]:
-    """POST and PATCH answer with the request echoed, plus what OrderHub decided (CONTRACT.md)."""
+    """POST and PATCH answer with the request echoed, plus what OrderHub decided
+    (docs/contract.md#shapes)."""
     echoed = copy.deepcopy(payload)
     items_by_id = {item["external_id"]: item for item in stored.items}
     for item in echoed.get("serviceOrderItem") or []:
@@ -204,7 +205,7 @@ def echo_order(payload: dict[str, Any], stored: StoredOrder, *, state: str) -> d
 
 
 def cancellation_body(payload: dict[str, Any], order_id: str) -> dict[str, Any]:
-    """The seed's cancel answer (L2272): the request echoed with the order id and `done`."""
+    """The contract's cancel answer: the request echoed with the order id and `done`."""
     body: dict[str, Any] = {"id": order_id}
     for key in ("cancellationReason", "requestedCancellationDate", "@type"):
         if key in payload:

@@ -1,4 +1,4 @@
-"""The order and line-item state machine (CONTRACT.md "States"), as plain data and functions.
+"""The order and line-item state machine (docs/contract.md#states), as plain data and functions.
 
 Every endpoint and, later, fulfilment asks `transition` before it changes a state, so an
 illegal move is refused (400, code 62) before anything is written.

@@ -3,7 +3,7 @@
 Built on the Service Order Open API rendering (app/domain/rendering.py), so both flavours show
 the same data; only the shapes the v4.1.0 swagger defines differently are changed here:
 
-- `href` is the standard path; `ponr` is a boolean (CONTRACT.md "Shapes").
+- `href` is the standard path; `ponr` is a boolean (docs/contract.md#shapes).
 - An item's `action` uses the v4.1.0 enumeration where it has one (`change` is `modify`,
   `no-change` is `noChange`); OrderHub's `suspend` and `resume` stay as they are.
 - An item's relationships are `serviceOrderItemRelationship` entries naming an `orderItem`.

@@ -73,7 +73,7 @@ def _accepts_json(accept: str) -> bool:
 
 
 async def _json_sent_as_form(request: web.Request) -> bool:
-    """`curl --data '{...}'` labels JSON as a form (the seed's outboundresponse example does):
+    """`curl --data '{...}'` labels JSON as a form (the contract's outboundresponse example does):
     such a body is read as the JSON it is; a real form is still refused."""
     if request.content_type != "application/x-www-form-urlencoded":
         return False

@@ -167,7 +167,7 @@ async def revise_order(
 
 
 async def cancel_order(conn: Connection, payload: dict[str, Any], *, user: str) -> StoredOrder:
-    """Cancel: ApiError with the seed's texts when refused, writing nothing."""
+    """Cancel: ApiError with the contract's texts when refused, writing nothing."""
     order_id = check_cancel(payload)
     async with conn.transaction():
         stored = await orders.lock(conn, order_id)

@@ -150,7 +150,7 @@ async def sent(conn: Connection, send: Send, attempts: int) -> None:
 
 
 async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> None:
-    """Retries exhausted or refused: the records go, as the seed's agent does (P25)."""
+    """Retries exhausted or refused: the records go, as the contract's agent does."""
     async with conn.transaction():
         deleted = await outbound_store.delete_unsent(conn, send.request_id)
         if not deleted:

@@ -62,7 +62,7 @@ def project(rendered: dict[str, Any], wanted: set[str] | None) -> dict[str, Any]
 
 def page_response(body: list[dict[str, Any]], total: int, offset: int) -> web.Response:
     """200 when the body is the whole result, 206 when it is a part; the totals as headers
-    (`Content-Range`, as the seed shows it: offset=2&limit=3 is `items 3-5`)."""
+    (`Content-Range`, as the contract shows it: offset=2&limit=3 is `items 3-5`)."""
     whole = offset == 0 and len(body) == total
     response = ok_json(body, status=200 if whole else 206)
     response.headers["X-Total-Count"] = str(total)
