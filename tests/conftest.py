@@ -1,7 +1,9 @@
-"""Real PostgreSQL and Redis for every test: DATABASE_URL/REDIS_URL when set, else embedded.
+"""Real PostgreSQL and Redis for every test that asks: DATABASE_URL/REDIS_URL when set, else
+embedded.
 
 One template database with the schema and the test users is built per run; each test that
-needs a database gets a fresh clone of it, dropped afterwards.
+needs a database gets a fresh clone of it, dropped afterwards. Every server fixture is lazy: a
+test that requests none of them (all of tests/unit) starts no server.
 """
 
 from __future__ import annotations
@@ -12,40 +14,25 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from arq.constants import (
-    in_progress_key_prefix,
-    job_key_prefix,
-    result_key_prefix,
-    retry_key_prefix,
-)
-from redis.asyncio import Redis
 
 from app.cli.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.domain.passwords import hash_password
-from app.domain.roles import ALL_ROLES, INTEGRATOR, SERVICE_ORDER_AGENT
 from app.http.app import create_app
 from app.settings import Settings
 from app.store import db, schema, users
-
-RUN_ID = uuid.uuid4().hex[:10]
-TEST_USERS = {
-    "integrator": ("integrator-pw", [INTEGRATOR]),
-    "agent": ("agent-pw", [SERVICE_ORDER_AGENT]),
-    "admin": ("admin-pw", sorted(ALL_ROLES)),
-    "nobody": ("nobody-pw", []),
-}
-
-
-def with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+from app.stub.callbacks import OUTBOUND_RESPONSE_PATH
+from tests.helpers.auth import TEST_USERS
+from tests.helpers.databases import RUN_ID, cloned_database, with_database
+from tests.helpers.in_process import app_client
+from tests.helpers.paths import DEMO_CATALOG
+from tests.helpers.receiver import Receiver
+from tests.helpers.settings import isolated_settings
 
 
 @pytest.fixture(scope="session")
@@ -115,17 +102,6 @@ async def demo_template_db(postgres_admin_url: str, template_db: str) -> AsyncIt
     await admin.close()
 
 
-async def _clone(postgres_admin_url: str, template: str) -> AsyncIterator[str]:
-    name = f"orderhub_t_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(postgres_admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        yield with_database(postgres_admin_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 @pytest.fixture
 async def new_database(postgres_admin_url: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
     """Makes empty databases on demand; drops them all afterwards."""
@@ -147,53 +123,31 @@ async def new_database(postgres_admin_url: str) -> AsyncIterator[Callable[[], Aw
 
 @pytest.fixture
 async def database_url(postgres_admin_url: str, template_db: str) -> AsyncIterator[str]:
-    async for url in _clone(postgres_admin_url, template_db):
+    async with cloned_database(postgres_admin_url, template_db) as url:
         yield url
 
 
 @pytest.fixture
 async def demo_database_url(postgres_admin_url: str, demo_template_db: str) -> AsyncIterator[str]:
-    async for url in _clone(postgres_admin_url, demo_template_db):
+    async with cloned_database(postgres_admin_url, demo_template_db) as url:
         yield url
 
 
 @pytest.fixture
 async def demo_settings(demo_database_url: str, redis_url: str) -> AsyncIterator[Settings]:
-    async for value in _settings(demo_database_url, redis_url):
+    async with isolated_settings(demo_database_url, redis_url) as value:
         yield value
 
 
 @pytest.fixture
 async def demo_client(demo_settings: Settings) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(create_app(demo_settings))) as c:
+    async with app_client(create_app(demo_settings)) as c:
         yield c
-
-
-_JOB_KEY_PREFIXES = (job_key_prefix, in_progress_key_prefix, retry_key_prefix, result_key_prefix)
-
-
-async def _settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]:
-    """Settings on the given database, with a Redis key prefix of its own, cleaned afterwards."""
-    queue = f"orderhub-test-{RUN_ID}-{uuid.uuid4().hex[:6]}"
-    yield replace(
-        Settings.from_env({}),
-        database_url=database_url,
-        redis_url=redis_url,
-        orderhub_queue_name=queue,
-    )
-    redis = Redis.from_url(redis_url)
-    keys = [key async for key in redis.scan_iter(match=f"{queue}*")]
-    # arq keeps each job's data under arq:job:<id>, outside the queue's own keys.
-    job_ids = [job.decode() for job in await redis.zrange(queue, 0, -1)]
-    keys += [f"{prefix}{job}" for job in job_ids for prefix in _JOB_KEY_PREFIXES]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
 
 
 @pytest.fixture
 async def settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]:
-    async for value in _settings(database_url, redis_url):
+    async with isolated_settings(database_url, redis_url) as value:
         yield value
 
 
@@ -206,18 +160,18 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(create_app(settings))) as c:
+    async with app_client(create_app(settings)) as c:
         yield c
 
 
-def auth(user: str) -> dict[str, str]:
-    import base64
-
-    password = TEST_USERS[user][0]
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_CATALOG = REPO_ROOT / "app" / "demo" / "catalog.json"
-SEED_EXAMPLES = Path(__file__).resolve().parent / "seed_examples"
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """OrderHub's outboundresponse endpoint on 127.0.0.1, for the SOM/TOM stub to call."""
+    recorder = Receiver()
+    app = web.Application()
+    app.router.add_post(OUTBOUND_RESPONSE_PATH, recorder.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    recorder.url = str(server.make_url("")).rstrip("/")
+    yield recorder
+    await server.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from app.domain.order_building import NewOrder
+from app.domain.new_order import NewOrder
 
 
 @dataclass(frozen=True)

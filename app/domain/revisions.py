@@ -7,7 +7,7 @@ from typing import Any
 from app.domain import messages as m
 from app.domain.dates import parse_date
 from app.domain.errors import ApiError, ErrorKind
-from app.domain.order_building import NewOrder
+from app.domain.new_order import NewOrder
 from app.domain.states import check_before_ponr, transition
 
 HOLD_ACTIONS = frozenset({"suspend", "resume"})

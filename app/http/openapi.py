@@ -1,6 +1,7 @@
 """GET /openapi.json: the OpenAPI 3 document of both API flavours, kept in app/openapi.json.
 
-tests/test_openapi.py checks that the document names exactly the routes the app registers.
+tests/unit/test_openapi_document.py checks that the document names exactly the routes the app
+registers.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import structlog
 from aiohttp import web
 
 from app.domain import messages as m
-from app.domain.claims import claims_for
+from app.domain.claims import Claim, claims_for
 from app.domain.errors import ApiError, ErrorKind, error_body
 from app.domain.ids import new_sys_id
 from app.domain.inbound import NewEntry, Replay, inventory_refs
@@ -71,25 +71,36 @@ async def create(request: web.Request) -> web.Response:
     user = request[keys.USER].name
     claims = claims_for(payload, user=user, idempotency_key=request.headers.get("Idempotency-Key"))
     if mode == "async":
-        order_id = new_sys_id()
-        entry = NewEntry(
-            order_id,
-            payload,
-            user,
-            request[keys.REQUEST_ID],
-            inventory_refs(payload),
-            claims,
-            (202, queued_body(order_id)),
-        )
-        outcome = await request.app[keys.ACCEPT_WRITER].submit(entry)
-        if isinstance(outcome, ApiError):
-            raise outcome
-        status, body = (
-            (outcome.status, outcome.body) if isinstance(outcome, Replay) else entry.answer
-        )
-
+        status, body = await _accept(request, payload, user, claims)
         structlog.contextvars.bind_contextvars(order_id=body["orderId"])
-        return ok_json(body, status=status)
+    else:
+        status, body = await _create_now(request, payload, user, claims)
+    return ok_json(body, status=status)
+
+
+async def _accept(
+    request: web.Request, payload: dict[str, Any], user: str, claims: list[Claim]
+) -> tuple[int, Any]:
+    """Into the inbound queue: 202 with the id the order will have, or a retry's replay."""
+    order_id = new_sys_id()
+    entry = NewEntry(
+        order_id,
+        payload,
+        user,
+        request[keys.REQUEST_ID],
+        inventory_refs(payload),
+        claims,
+        (202, queued_body(order_id)),
+    )
+    outcome = await request.app[keys.ACCEPT_WRITER].submit(entry)
+    if isinstance(outcome, ApiError):
+        raise outcome
+    return (outcome.status, outcome.body) if isinstance(outcome, Replay) else entry.answer
+
+
+async def _create_now(
+    request: web.Request, payload: dict[str, Any], user: str, claims: list[Claim]
+) -> tuple[int, Any]:
     settings = request.app[keys.SETTINGS]
     async with keys.pool(request).acquire() as conn:
         status, body = await create_order_once(
@@ -103,7 +114,7 @@ async def create(request: web.Request) -> web.Response:
         )
         if settings.outbound_auto and status == 201:
             await enqueue_sends(request.app[keys.REDIS], await auto_initiate(conn, [body["id"]]))
-    return ok_json(body, status=status)
+    return status, body
 
 
 @requires([INTEGRATOR])
@@ -125,6 +136,8 @@ async def get_order(request: web.Request) -> web.Response:
     async with keys.pool(request).acquire() as conn:
         stored = await orders.get(conn, order_id)
         queued = None if stored else await inbound.lookup(conn, order_id)
+        if queued is not None and queued[0] == "done":  # made between the two reads
+            stored = await orders.get(conn, order_id)
     if stored is not None:
         return ok_json(render_order(stored))
     if queued is None or queued[0] == "done":
@@ -139,14 +152,17 @@ async def patch_order(request: web.Request) -> web.Response:
     payload = await read_json_object(request, empty_message=m.PATCH_REQUEST_BODY_MISSING)
     settings = request.app[keys.SETTINGS]
     async with keys.pool(request).acquire() as conn:
-        stored = await revise_order(
-            conn,
-            order_id,
-            payload,
-            user=request[keys.USER].name,
-            allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
-        )
-        queued = None if stored else await inbound.lookup(conn, order_id)
+        for _ in range(2):  # again when the worker made the order between the two reads
+            stored = await revise_order(
+                conn,
+                order_id,
+                payload,
+                user=request[keys.USER].name,
+                allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
+            )
+            queued = None if stored else await inbound.lookup(conn, order_id)
+            if queued is None or queued[0] != "done":
+                break
     if stored is None:
         if queued is not None and queued[0] != "done":
             raise ApiError(ErrorKind.CONFLICT, m.PATCH_ORDER_IN_QUEUE, "/id")

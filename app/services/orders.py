@@ -15,7 +15,8 @@ from app.domain.dates import parse_date
 from app.domain.decomposition import decompose_new_order
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.ids import new_sys_id
-from app.domain.order_building import NewOrder, build_order
+from app.domain.new_order import NewOrder
+from app.domain.order_building import build_order
 from app.domain.order_checks import check_request
 from app.domain.order_texts import PATCH_TEXTS
 from app.domain.references import ReferenceIds
@@ -171,8 +172,10 @@ async def cancel_order(conn: Connection, payload: dict[str, Any], *, user: str) 
     order_id = check_cancel(payload)
     async with conn.transaction():
         stored = await orders.lock(conn, order_id)
+        queued = None if stored else await inbound.lookup(conn, order_id)
+        if queued is not None and queued[0] == "done":  # made between the two reads
+            stored = await orders.lock(conn, order_id)
         if stored is None:
-            queued = await inbound.lookup(conn, order_id)
             text = (
                 m.CANCEL_ORDER_IN_QUEUE
                 if queued and queued[0] != "done"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.domain.order_building import NewOrder
+from app.domain.new_order import NewOrder
 from app.domain.stored_order import StoredOrder
 from app.store.db import Connection
 from app.store.orders import INSERT_WORK_NOTE

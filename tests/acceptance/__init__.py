@@ -1,0 +1,1 @@
+"""Real OrderHub processes (API, worker, stub, dev) started as subprocesses, end to end."""

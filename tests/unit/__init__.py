@@ -1,0 +1,1 @@
+"""Pure tests: no database, Redis, network or subprocess (`make test-unit`)."""

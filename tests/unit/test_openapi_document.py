@@ -1,0 +1,113 @@
+"""app/openapi.json names every route the app registers, and nothing else, so it can't drift."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+
+from app.http.app import create_app
+from app.settings import Settings
+from tests.helpers.paths import OPENAPI_DOCUMENT as DOCUMENT
+
+METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+_PLACEHOLDER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
+
+
+def _document() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(DOCUMENT.read_text())
+    return loaded
+
+
+def _normalise(path: str) -> str:
+    """`{id:regex}` and `{id}` alike."""
+    return _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", path)
+
+
+def registered(app: web.Application) -> set[tuple[str, str]]:
+    """(METHOD, path) of every route, without the HEAD aiohttp adds beside each GET."""
+    return {
+        (route.method, _normalise(route.resource.canonical))
+        for route in app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
+
+
+def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), _normalise(path))
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in METHODS
+    }
+
+
+def test_document_names_exactly_the_registered_routes() -> None:
+    routes = registered(create_app(Settings.from_env({})))
+    doc = documented(_document())
+    missing = sorted(routes - doc)
+    extra = sorted(doc - routes)
+    lines = ["app/openapi.json and the routes create_app registers differ."]
+    if missing:
+        lines.append("Registered but missing from the document:")
+        lines += [f"  {method} {path}" for method, path in missing]
+    if extra:
+        lines.append("In the document but not registered:")
+        lines += [f"  {method} {path}" for method, path in extra]
+    assert not missing and not extra, "\n".join(lines)
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
+
+
+def test_document_is_well_formed_openapi_3() -> None:
+    doc = _document()
+    assert doc["openapi"].startswith("3.")
+    assert doc["info"]["title"] and doc["info"]["version"]
+    for ref in _refs(doc):
+        assert ref.startswith("#/"), ref
+        node: Any = doc
+        for part in ref[2:].split("/"):
+            assert isinstance(node, dict) and part in node, f"unresolved $ref {ref}"
+            node = node[part]
+    operation_ids = []
+    for path, item in doc["paths"].items():
+        names = set(_PLACEHOLDER.findall(path))
+        for method, operation in item.items():
+            assert operation["responses"], (method, path)
+            operation_ids.append(operation["operationId"])
+            params = [
+                doc["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+                for p in operation.get("parameters", [])
+            ]
+            in_path = {p["name"] for p in params if p["in"] == "path"}
+            assert in_path == names, (method, path, in_path)
+    assert len(operation_ids) == len(set(operation_ids)), "operationIds must be unique"
+    error = doc["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"code", "reason", "message", "details"}
+
+
+def test_both_flavours_and_operator_paths_are_described() -> None:
+    paths = _document()["paths"]
+    for path in (
+        "/api/sn_tmf_api/order/serviceOrder",
+        "/api/sn_tmf_api/serviceorder",
+        "/api/sn_tmf_api/cancelserviceorder",
+        "/tmf-api/serviceOrdering/v4/serviceOrder/{id}",
+        "/tmf-api/serviceOrdering/v4/cancelServiceOrder",
+        "/health",
+        "/ready",
+        "/api/orderhub/whoami",
+    ):
+        assert path in paths, path
+    create = paths["/api/sn_tmf_api/order/serviceOrder"]["post"]
+    names = [p.get("$ref", "").rsplit("/", 1)[-1] for p in create["parameters"]]
+    assert "Mode" in names
