@@ -12,6 +12,7 @@ from typing import Any
 
 from app.domain.dates import parse_date
 from app.domain.errors import ApiError, ErrorKind
+from app.domain.limits import MAX_CHARACTERISTICS, MAX_INT4, MAX_ITEMS, check_count
 from app.domain.order_texts import POST_TEXTS, Texts
 from app.domain.references import ReferenceIds
 
@@ -90,6 +91,7 @@ def check_request(
     items = _objects(payload.get("serviceOrderItem"), "/serviceOrderItem")
     if not items:
         raise missing(texts.item_missing, "/serviceOrderItem")
+    check_count(items, MAX_ITEMS, "/serviceOrderItem")
     ids = ReferenceIds()
     _check_parties(payload, ids, texts)
     for name in ORDER_DATES:
@@ -176,7 +178,8 @@ def _check_item(
     quantity = item.get("quantity")
     if quantity is not None and quantity != "" and not _positive_int(quantity):
         raise invalid(
-            "Invalid payload: quantity must be a whole number of at least 1.", f"{path}/quantity"
+            f"Invalid payload: quantity must be a whole number from 1 to {MAX_INT4}.",
+            f"{path}/quantity",
         )
     optional_date(item, "committedDueDate", path, "/committedDueDate")
     _check_characteristics(service, path)
@@ -228,9 +231,12 @@ def _check_place(item: dict[str, Any], path: str, ids: ReferenceIds) -> None:
 
 
 def _check_characteristics(service: dict[str, Any], path: str) -> None:
-    for c_index, char in enumerate(
-        _objects(service.get("serviceCharacteristic"), path, "/service/serviceCharacteristic")
-    ):
+    characteristics = _objects(
+        service.get("serviceCharacteristic"), path, "/service/serviceCharacteristic"
+    )
+    if len(characteristics) > MAX_CHARACTERISTICS:
+        check_count(characteristics, MAX_CHARACTERISTICS, f"{path}/service/serviceCharacteristic")
+    for c_index, char in enumerate(characteristics):
         if not plain_text(char.get("name")):
             raise missing(
                 "Invalid payload: serviceCharacteristic name is missing.",
@@ -275,12 +281,13 @@ def _check_external_inventory(item: dict[str, Any], path: str) -> None:
 
 
 def _positive_int(value: Any) -> bool:
+    """Within the integer column it is stored in."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return value >= 1
+        return 1 <= value <= MAX_INT4
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value) >= 1
+        return 1 <= int(value) <= MAX_INT4
     return False
 
 

@@ -16,6 +16,7 @@ from app import logs
 from app.domain import jsontext
 from app.domain.errors import ApiError, ErrorKind, error_body
 from app.domain.ids import new_sys_id
+from app.domain.limits import check_body
 from app.http import keys
 from app.store.db import is_unavailable
 
@@ -80,6 +81,16 @@ async def _json_sent_as_form(request: web.Request) -> bool:
     return (await request.read()).lstrip()[:1] == b"{"
 
 
+def _check_text(request: web.Request) -> None:
+    """U+0000 can't be stored or compared by PostgreSQL: an id holding it names nothing, and
+    a query parameter holding it is refused."""
+    if "\x00" in request.path:
+        raise ApiError(ErrorKind.NOT_FOUND, "No resource at this path.")
+    if "\x00" in request.query_string or "%00" in request.query_string:
+        if any("\x00" in value for value in request.query.values()):
+            raise ApiError(ErrorKind.INVALID_QUERY, "Query parameters may not hold U+0000.", "?")
+
+
 def _check_accept(request: web.Request) -> None:
     """JSON out: 406 for an Accept without JSON."""
     if not _accepts_json(request.headers.get("Accept", "*/*")):
@@ -135,6 +146,7 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
     status = 500
     try:
         try:
+            _check_text(request)
             _check_accept(request)
             if not _body_is_json(request):
                 await _check_body_type(request)
@@ -174,6 +186,7 @@ async def read_json_object(request: web.Request, *, empty_message: str) -> dict[
         raise ApiError(ErrorKind.INVALID_BODY, f"Malformed JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise ApiError(ErrorKind.INVALID_BODY, "The request body must be a JSON object.")
+    check_body(data)
     if b"\\u0000" in raw and jsontext.holds_nul(data):
         raise ApiError(ErrorKind.INVALID_BODY, "Text in the request body may not hold \\u0000.")
     return data

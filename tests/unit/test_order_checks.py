@@ -342,7 +342,7 @@ def test_each_item_has_at_most_one_parent_and_no_cycle(
         (
             _set((ITEMS, 0, "quantity"), 0),
             ErrorKind.INVALID_FIELD,
-            "Invalid payload: quantity must be a whole number of at least 1.",
+            "Invalid payload: quantity must be a whole number from 1 to 2147483647.",
             "/serviceOrderItem/0/quantity",
         ),
         (
