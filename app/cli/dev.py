@@ -31,10 +31,16 @@ def run_dev(settings: Settings) -> int:
     try:
         with stopping_on_signals():
             if embedded_pg is not None:
-                _say(f"starting embedded PostgreSQL in {embedded_pg.pgdata}")
+                _say(
+                    f"starting embedded PostgreSQL in {embedded_pg.pgdata} "
+                    "(127.0.0.1 only, no password: for this machine alone)"
+                )
                 settings = replace(settings, database_url=embedded_pg.start())
             if embedded_redis is not None:
-                _say(f"starting embedded Redis in {settings.data_dir / 'redis'}")
+                _say(
+                    f"starting embedded Redis in {settings.data_dir / 'redis'} "
+                    "(127.0.0.1 only, no password)"
+                )
                 settings = replace(settings, redis_url=embedded_redis.start())
             _say(
                 "migrating the schema"
