@@ -18,6 +18,7 @@ from app.http import (
     tmf,
 )
 from app.http.auth_cache import AuthCache
+from app.http.order_locks import OrderLocks
 from app.services import jobs
 from app.services.inbound_accept import AcceptWriter
 from app.settings import Settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.AUTH_CACHE] = AuthCache(settings.orderhub_auth_cache_seconds)
+    app[keys.ORDER_LOCKS] = OrderLocks()
     app.cleanup_ctx.extend([_postgres, _redis, _accept_writer])
     health.setup(app)
     operator.setup(app)

@@ -9,6 +9,7 @@ from aiohttp import web
 from arq.connections import ArqRedis
 
 from app.http.auth_cache import AuthCache, User
+from app.http.order_locks import OrderLocks
 from app.services.inbound_accept import AcceptWriter
 from app.settings import Settings
 
@@ -17,6 +18,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", ArqRedis)
 ACCEPT_WRITER = web.AppKey("accept_writer", AcceptWriter)
 AUTH_CACHE = web.AppKey("auth_cache", AuthCache)
+ORDER_LOCKS = web.AppKey("order_locks", OrderLocks)
 
 USER = web.RequestKey("user", User)
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -26,7 +26,10 @@ ORDER = "/api/orderhub/serviceOrder/{id}"
 async def outbound_response(request: web.Request) -> web.Response:
     payload = await read_json_object(request, empty_message=m.OUTBOUND_EXTERNAL_ID_MISSING)
     async with keys.pool(request).acquire() as conn:
-        done = await outbound_service.callback(conn, payload)
+        order_ids = await outbound_service.orders_called_back(conn, payload)
+    async with request.app[keys.ORDER_LOCKS].holding(order_ids):  # docs: app/http/order_locks.py
+        async with keys.pool(request).acquire() as conn:
+            done = await outbound_service.callback(conn, payload)
     log.info(
         "outbound_response",
         outbound_request_id=done.request_id,

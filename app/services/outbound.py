@@ -173,6 +173,13 @@ class Callback:
     numbers: list[str]
 
 
+async def orders_called_back(conn: Connection, payload: dict[str, Any]) -> list[str]:
+    """The orders a callback will change, without locking them; ApiError (400) when the
+    body is refused before any record is read."""
+    _, items = check_callback(payload)
+    return await outbound_store.orders_of(conn, [d for d, _ in items])
+
+
 async def callback(conn: Connection, payload: dict[str, Any]) -> Callback:
     """outboundresponse: the whole body is checked before anything changes."""
     request_id, items = check_callback(payload)

@@ -254,6 +254,16 @@ async def callback_facts(
     return known, existing, associated
 
 
+ORDERS_OF_DOMAIN_ORDERS = """
+SELECT DISTINCT order_id FROM domain_order WHERE sys_id = ANY($1) ORDER BY order_id
+"""
+
+
+async def orders_of(conn: Connection, domain_orders: list[str]) -> list[str]:
+    """The orders the domain orders belong to, read without a lock."""
+    return [r["order_id"] for r in await conn.fetch(ORDERS_OF_DOMAIN_ORDERS, domain_orders)]
+
+
 async def lock_orders_of(conn: Connection, domain_orders: list[str]) -> list[str]:
     """Locks the orders the domain orders belong to, in one order (no deadlock between two
     callbacks), so that callbacks of one order apply one after the other; returns their ids."""
