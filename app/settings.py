@@ -182,6 +182,58 @@ SETTINGS: tuple[Setting, ...] = (
         "Redis key of the job queue (lets several installations share one Redis).",
     ),
     Setting(
+        "ORDERHUB_STATEMENT_TIMEOUT_SECONDS",
+        "30",
+        _positive_float,
+        "Longest an API statement may run in PostgreSQL (statement_timeout); then 503.",
+    ),
+    Setting(
+        "ORDERHUB_LOCK_TIMEOUT_SECONDS",
+        "5",
+        _positive_float,
+        "Longest an API statement waits for a lock another transaction holds (lock_timeout); "
+        "then 409 with Retry-After.",
+    ),
+    Setting(
+        "ORDERHUB_BODY_TIMEOUT_SECONDS",
+        "10",
+        _positive_float,
+        "Longest the API waits for a whole request body; then 408 and the connection closes.",
+    ),
+    Setting(
+        "ORDERHUB_KEEPALIVE_TIMEOUT_SECONDS",
+        "75",
+        _positive_float,
+        "How long the API keeps an idle keep-alive connection open.",
+    ),
+    Setting(
+        "ORDERHUB_TRUSTED_PROXY",
+        "false",
+        _bool,
+        "The API runs behind a reverse proxy that appends the client's address to "
+        "X-Forwarded-For: its last entry is then the client address sign-ins are throttled "
+        "and logged by (else the connection's peer address).",
+    ),
+    Setting(
+        "ORDERHUB_SIGNIN_FAILURES",
+        "5",
+        _positive_int,
+        "Failed sign-ins for one user name or from one address before further attempts wait "
+        "(429 with Retry-After).",
+    ),
+    Setting(
+        "ORDERHUB_SIGNIN_WINDOW_SECONDS",
+        "300",
+        _positive_float,
+        "How long failed sign-ins are remembered after the last one (and its wait) ends.",
+    ),
+    Setting(
+        "ORDERHUB_SIGNIN_MAX_DELAY_SECONDS",
+        "300",
+        _positive_float,
+        "Longest wait a throttled sign-in is given; the wait doubles per failure up to it.",
+    ),
+    Setting(
         "STUB_HOST", "127.0.0.1", str, "Address the SOM/TOM stub (`orderhub stub`) listens on."
     ),
     Setting("STUB_PORT", "8090", _port, "Port the SOM/TOM stub listens on."),
@@ -288,6 +340,14 @@ class Settings:
     orderhub_sweep_after_seconds: float
     orderhub_processed_retention_days: int
     orderhub_queue_name: str
+    orderhub_statement_timeout_seconds: float
+    orderhub_lock_timeout_seconds: float
+    orderhub_body_timeout_seconds: float
+    orderhub_keepalive_timeout_seconds: float
+    orderhub_trusted_proxy: bool
+    orderhub_signin_failures: int
+    orderhub_signin_window_seconds: float
+    orderhub_signin_max_delay_seconds: float
     stub_host: str
     stub_port: int
     stub_user: str

@@ -23,8 +23,8 @@ from app.settings import SETTINGS, Settings, SettingsError
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvloop
-    from aiohttp import web
 
+    from app.http import protocol
     from app.http.app import create_app
 
     settings.require_servers()
@@ -39,13 +39,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # Each request in flight holds its parsed body until the batch commits; with the default
     # threshold (700) those are traced again and again on their way to a later generation.
     gc.set_threshold(20_000, 20, 20)
-    web.run_app(
+    # protocol.run rather than web.run_app: its connections answer aiohttp's own refusals
+    # (an oversized header, bytes that aren't HTTP) with the error object.
+    protocol.run(
         app,
         host=settings.host,
         port=settings.port,
-        access_log=None,
         reuse_port=args.shared_port or None,
-        print=None,
+        keepalive_timeout=settings.orderhub_keepalive_timeout_seconds,
         loop=uvloop.new_event_loop(),  # a cheaper event loop: more requests per CPU second
     )
     return 0

@@ -31,6 +31,9 @@ async def _postgres(app: web.Application) -> AsyncIterator[None]:
         settings.database_url,
         max_size=settings.orderhub_db_pool_size,
         connect_timeout=settings.orderhub_db_timeout,
+        acquire_timeout=settings.orderhub_db_timeout,
+        statement_timeout=settings.orderhub_statement_timeout_seconds,
+        lock_timeout=settings.orderhub_lock_timeout_seconds,
     )
     yield
     await app[keys.POOL].close()
@@ -59,6 +62,8 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.AUTH_CACHE] = AuthCache(settings.orderhub_auth_cache_seconds)
     app[keys.ORDER_LOCKS] = OrderLocks()
+    # The only handlers that read JSON labelled as a form (curl --data); see middlewares.
+    app[keys.FORM_JSON_HANDLERS] = frozenset({outbound.outbound_response})
     app.cleanup_ctx.extend([_postgres, _redis, _accept_writer])
     health.setup(app)
     operator.setup(app)

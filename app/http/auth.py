@@ -1,4 +1,8 @@
-"""HTTP Basic authentication against app_user, and role checks per handler."""
+"""HTTP Basic authentication against app_user, and role checks per handler.
+
+Every refused sign-in is logged (who tried, from where, never the password), and password
+checks are throttled per user name and per client address (app/http/throttle.py).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,21 @@ import binascii
 from base64 import b64decode
 from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
-from typing import Any
 
-import asyncpg
 from aiohttp import web
 
+from app import logs
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.passwords import verify_password
 from app.http import keys
 from app.http.auth_cache import User
+from app.http.middlewares import error_response
+from app.http.throttle import SignInThrottle, SignInThrottled
 from app.store import users
+from app.store.users import StoredUser
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logs.get("orderhub.http")
 
 
 def _credentials(request: web.Request) -> tuple[str, str]:
@@ -40,26 +47,65 @@ def _credentials(request: web.Request) -> tuple[str, str]:
 
 
 async def authenticate(request: web.Request) -> User:
-    """Remembered credentials are found by their header alone, before it is decoded."""
+    """Remembered credentials are found by their header alone, before it is decoded; their
+    user's row is read again about twice a second (no KDF) so that changes apply quickly."""
     cache = request.app[keys.AUTH_CACHE]
     header = request.headers.get("Authorization", "")
     cache_key = cache.key(header)
     user = cache.get(cache_key)
     if user is None:
-        name, password = _credentials(request)
-        user = await cache.verified(cache_key, lambda: _verify(keys.pool(request), name, password))
+        user = await cache.rechecked(cache_key, lambda name: users.get(keys.pool(request), name))
+    if user is None:
+        user = await _sign_in(request, cache_key)
     request[keys.USER] = user
     return user
 
 
-async def _verify(pool: asyncpg.Pool[Any], name: str, password: str) -> User:
-    stored = await users.get(pool, name)
+async def _sign_in(request: web.Request, cache_key: bytes) -> User:
+    """A password check, once per header however many requests carry it at once."""
+    address = client_address(request)
+    name: str | None = None
+    try:
+        name, password = _credentials(request)
+        checked_name = name
+        return await request.app[keys.AUTH_CACHE].verified(
+            cache_key, lambda: _verify(request, checked_name, password, address)
+        )
+    except ApiError as exc:
+        if exc.kind is not ErrorKind.MISSING_CREDENTIALS:
+            log.warning("sign_in_failed", user=name, address=address, reason=_reason(exc, name))
+        raise
+
+
+def _reason(error: ApiError, name: str | None) -> str:
+    if isinstance(error, SignInThrottled):
+        return "throttled"
+    return "malformed_credentials" if name is None else "invalid_credentials"
+
+
+def client_address(request: web.Request) -> str:
+    """The peer, or behind a trusted proxy the address it appended to X-Forwarded-For last:
+    entries before that one are whatever the client chose to send."""
+    if request.app[keys.SETTINGS].orderhub_trusted_proxy:
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", ()))
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return request.remote or "unknown"
+
+
+async def _verify(request: web.Request, name: str, password: str, address: str) -> StoredUser:
+    """The throttle first: a throttled attempt reads no row and runs no KDF."""
+    throttle = SignInThrottle.from_settings(request.app[keys.REDIS], request.app[keys.SETTINGS])
+    await throttle.admit(name, address)
+    stored = await users.get(keys.pool(request), name)
     # The KDF runs off the event loop; an unknown user costs the same as a wrong password.
     stored_hash = stored.password_hash if stored else _DUMMY_HASH
     ok = await asyncio.to_thread(verify_password, password, stored_hash)
     if stored is None or not ok:
         raise ApiError(ErrorKind.INVALID_CREDENTIALS, "Invalid user name or password.")
-    return User(stored.name, stored.roles)
+    await throttle.clear(name, address)
+    return stored
 
 
 def requires(roles: Iterable[str]) -> Callable[[Handler], Handler]:
@@ -69,7 +115,10 @@ def requires(roles: Iterable[str]) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            user = await authenticate(request)
+            try:
+                user = await authenticate(request)
+            except SignInThrottled as exc:
+                return error_response(request, exc, {"Retry-After": str(exc.retry_after)})
             if wanted.isdisjoint(user.roles):
                 raise ApiError(
                     ErrorKind.ACCESS_DENIED,

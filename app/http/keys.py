@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from arq.connections import ArqRedis
 
 from app.http.auth_cache import AuthCache, User
@@ -20,9 +21,14 @@ ACCEPT_WRITER = web.AppKey("accept_writer", AcceptWriter)
 AUTH_CACHE = web.AppKey("auth_cache", AuthCache)
 ORDER_LOCKS = web.AppKey("order_locks", OrderLocks)
 
+# Handlers that take JSON labelled as a form (app.http.middlewares): those of outboundresponse.
+FORM_JSON_HANDLERS = web.AppKey[frozenset[Handler]]("form_json_handlers")
+
 USER = web.RequestKey("user", User)
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
 def pool(request: web.Request) -> asyncpg.Pool[Any]:
+    """The API's pool: its acquire() gives up after ORDERHUB_DB_TIMEOUT (app.store.db
+    BoundedPool), so a busy pool answers 503 rather than holding the request."""
     return request.app[POOL]

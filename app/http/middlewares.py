@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -18,17 +19,22 @@ from app.domain.errors import ApiError, ErrorKind, error_body
 from app.domain.ids import new_sys_id
 from app.domain.limits import check_body
 from app.http import keys
-from app.store.db import is_unavailable
+from app.store.db import is_lock_timeout, is_statement_timeout, is_unavailable
 
 log = logs.get("orderhub.http")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+_FORM_TYPE = "application/x-www-form-urlencoded"
 _RETRY_AFTER_SECONDS = "5"
+# A row lock is held for one transaction, a short one: worth another try soon.
+_BUSY_RETRY_AFTER_SECONDS = "1"
 _NO_STORE = {"Cache-Control": "no-store"}
+# Every answer is JSON: no browser may take one for a script or a page.
+_NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 def error_response(
-    request: web.Request, error: ApiError, headers: dict[str, str] | None = None
+    request: web.BaseRequest, error: ApiError, headers: dict[str, str] | None = None
 ) -> web.Response:
     body = error.body(string_code=request.path.startswith("/tmf-api/"))
     extra = dict(headers or {})
@@ -36,7 +42,13 @@ def error_response(
         extra["WWW-Authenticate"] = 'Basic realm="OrderHub", charset="UTF-8"'
     if error.kind is ErrorKind.UNAVAILABLE:
         extra["Retry-After"] = _RETRY_AFTER_SECONDS
-    return _json_response(body, error.kind.status, extra)
+    elif error.kind is ErrorKind.BUSY:
+        extra["Retry-After"] = _BUSY_RETRY_AFTER_SECONDS
+    response = _json_response(body, error.kind.status, extra)
+    if error.kind is ErrorKind.REQUEST_TIMEOUT:
+        # The rest of a body that came too slowly is not waited for on this connection.
+        response.force_close()
+    return response
 
 
 def _json_response(data: Any, status: int, headers: dict[str, str]) -> web.Response:
@@ -73,14 +85,6 @@ def _accepts_json(accept: str) -> bool:
     return False
 
 
-async def _json_sent_as_form(request: web.Request) -> bool:
-    """`curl --data '{...}'` labels JSON as a form (the contract's outboundresponse example does):
-    such a body is read as the JSON it is; a real form is still refused."""
-    if request.content_type != "application/x-www-form-urlencoded":
-        return False
-    return (await request.read()).lstrip()[:1] == b"{"
-
-
 def _check_text(request: web.Request) -> None:
     """U+0000 can't be stored or compared by PostgreSQL: an id holding it names nothing, and
     a query parameter holding it is refused."""
@@ -97,18 +101,76 @@ def _check_accept(request: web.Request) -> None:
         raise ApiError(ErrorKind.NOT_ACCEPTABLE, "This API only produces application/json.")
 
 
-def _body_is_json(request: web.Request) -> bool:
-    return not request.body_exists or request.content_type in _JSON_TYPES
+def _unsupported_type(request: web.Request) -> ApiError:
+    return ApiError(
+        ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+        f"Content-Type {request.content_type or '(none)'} is not supported; send application/json.",
+    )
 
 
-async def _check_body_type(request: web.Request) -> None:
-    """JSON in: 415 for a body that isn't JSON (reached only when the type isn't JSON's)."""
-    if not (await _json_sent_as_form(request)):
+def _from_this_site(request: web.Request) -> bool:
+    """No Origin (curl, SOM/TOM) or this server's own. A page elsewhere may make a browser
+    post a form here, with its remembered Basic credentials and no CORS preflight: JSON it
+    can't send that way, so only a form is the risk."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin.lower() == f"{request.scheme}://{request.host}".lower()
+
+
+def _check_body_type(request: web.Request) -> None:
+    """JSON in: 415 for a body that isn't JSON, from the headers alone, so nothing is read
+    before the handler has checked the credentials.
+
+    `curl --data '{...}'` labels JSON as a form (the contract's outboundresponse example does):
+    only the handlers in FORM_JSON_HANDLERS take it, and only from no site or this one;
+    read_body refuses it there too unless it looks like JSON. A form type is checked even
+    without a body: an empty cross-site form is a request all the same.
+    """
+    if request.content_type == _FORM_TYPE:
+        if request.match_info.handler not in request.app[keys.FORM_JSON_HANDLERS]:
+            raise _unsupported_type(request)
+        if not _from_this_site(request):
+            raise ApiError(
+                ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+                "A form sent from another site is not accepted; send application/json.",
+            )
+    elif request.body_exists and request.content_type not in _JSON_TYPES:
+        raise _unsupported_type(request)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, arriving within ORDERHUB_BODY_TIMEOUT_SECONDS: a client trickling a
+    byte now and then would otherwise hold the request (and what it holds) for as long as it
+    likes. 408 then, and the connection is closed (error_response)."""
+    limit = request.app[keys.SETTINGS].orderhub_body_timeout_seconds
+    try:
+        async with asyncio.timeout(limit):
+            raw = await request.read()
+    except TimeoutError:
+        # The body is given up on: aiohttp then closes the connection after the answer
+        # rather than lingering, reading what still trickles in, for up to 10 s more.
+        request.content.set_exception(TimeoutError("request body timed out"))
         raise ApiError(
-            ErrorKind.UNSUPPORTED_MEDIA_TYPE,
-            f"Content-Type {request.content_type or '(none)'} is not supported; "
-            "send application/json.",
+            ErrorKind.REQUEST_TIMEOUT, f"The request body did not arrive within {limit:g} s."
+        ) from None
+    if request.content_type == _FORM_TYPE and raw.strip() and raw.lstrip()[:1] != b"{":
+        raise _unsupported_type(request)
+    return raw
+
+
+def _database_error(exc: Exception) -> ApiError | None:
+    """What a database failure tells the client: busy (retry soon), or away (retry later)."""
+    if is_lock_timeout(exc):
+        log.warning("lock_timeout", error=repr(exc))
+        return ApiError(ErrorKind.BUSY, "The order is busy with another change; retry.")
+    if is_statement_timeout(exc):
+        log.warning("statement_timeout", error=repr(exc))
+        return ApiError(ErrorKind.UNAVAILABLE, "The database took too long; retry later.")
+    if is_unavailable(exc):
+        log.warning("database_unavailable", error=repr(exc))
+        return ApiError(
+            ErrorKind.UNAVAILABLE, "The service is temporarily unavailable; retry later."
         )
+    return None
 
 
 def _error_for(request: web.Request, exc: Exception) -> web.Response:
@@ -118,12 +180,9 @@ def _error_for(request: web.Request, exc: Exception) -> web.Response:
     if isinstance(exc, web.HTTPException):
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return error_response(request, _from_http_exception(exc, request), headers)
-    if is_unavailable(exc):
-        log.warning("database_unavailable", error=repr(exc))
-        return error_response(
-            request,
-            ApiError(ErrorKind.UNAVAILABLE, "The service is temporarily unavailable; retry later."),
-        )
+    database_error = _database_error(exc)
+    if database_error is not None:
+        return error_response(request, database_error)
     reference = uuid.uuid4().hex
     log.exception("unhandled_error", reference=reference)
     return error_response(
@@ -148,18 +207,19 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             _check_text(request)
             _check_accept(request)
-            if not _body_is_json(request):
-                await _check_body_type(request)
+            _check_body_type(request)
             response = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
                 status = exc.status
+                exc.headers.update(_NOSNIFF)
                 raise
             response = _error_for(request, exc)
         except Exception as exc:
             response = _error_for(request, exc)
         status = response.status
         response.headers["X-Request-ID"] = request_id
+        response.headers.update(_NOSNIFF)
         return response
     finally:
         if log.is_enabled_for(logging.INFO):
@@ -177,7 +237,7 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 async def read_json_object(request: web.Request, *, empty_message: str) -> dict[str, Any]:
     """The body as a JSON object, or 400: code 21 when empty, 22 when not an object."""
-    raw = await request.read()
+    raw = await read_body(request)
     if not raw.strip():
         raise ApiError(ErrorKind.MISSING_BODY, empty_message)
     try:
@@ -196,4 +256,4 @@ def ok_json(data: Any, status: int = 200) -> web.Response:
     return _json_response(data, status, _NO_STORE)
 
 
-__all__ = ["api", "error_body", "ok_json", "read_json_object"]
+__all__ = ["api", "error_body", "ok_json", "read_body", "read_json_object"]

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 
+from app.domain.errors import ApiError, ErrorKind
+
 
 class OrderLocks:
     def __init__(self) -> None:
@@ -20,19 +22,28 @@ class OrderLocks:
         self._users: dict[str, int] = {}
 
     @contextlib.asynccontextmanager
-    async def holding(self, order_ids: Iterable[str]) -> AsyncIterator[None]:
+    async def holding(
+        self, order_ids: Iterable[str], *, wait_seconds: float
+    ) -> AsyncIterator[None]:
         """Holds the locks of the orders, taken in sorted order so that two callbacks naming
-        the same orders cannot wait for each other."""
+        the same orders cannot wait for each other. A wait past `wait_seconds` is the same
+        answer as a row lock held too long in PostgreSQL: busy, retry (409)."""
         wanted = sorted(set(order_ids))
         for order_id in wanted:
             self._users[order_id] = self._users.get(order_id, 0) + 1
             self._locks.setdefault(order_id, asyncio.Lock())
         taken: list[asyncio.Lock] = []
         try:
-            for order_id in wanted:
-                lock = self._locks[order_id]
-                await lock.acquire()
-                taken.append(lock)
+            try:
+                async with asyncio.timeout(wait_seconds):
+                    for order_id in wanted:
+                        lock = self._locks[order_id]
+                        await lock.acquire()
+                        taken.append(lock)
+            except TimeoutError:
+                raise ApiError(
+                    ErrorKind.BUSY, "The order is busy with other callbacks; retry."
+                ) from None
             yield
         finally:
             for lock in taken:

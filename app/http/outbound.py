@@ -27,7 +27,9 @@ async def outbound_response(request: web.Request) -> web.Response:
     payload = await read_json_object(request, empty_message=m.OUTBOUND_EXTERNAL_ID_MISSING)
     async with keys.pool(request).acquire() as conn:
         order_ids = await outbound_service.orders_called_back(conn, payload)
-    async with request.app[keys.ORDER_LOCKS].holding(order_ids):  # docs: app/http/order_locks.py
+    settings = request.app[keys.SETTINGS]
+    locks = request.app[keys.ORDER_LOCKS]  # why: app/http/order_locks.py
+    async with locks.holding(order_ids, wait_seconds=settings.orderhub_lock_timeout_seconds):
         async with keys.pool(request).acquire() as conn:
             done = await outbound_service.callback(conn, payload)
     log.info(

@@ -11,8 +11,17 @@ from app.domain import jsontext
 
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+    _Pool: TypeAlias = asyncpg.Pool[Any]
+    _AcquireContext: TypeAlias = asyncpg.pool.PoolAcquireContext[Any]
 else:
     Connection = asyncpg.Connection
+    _Pool = asyncpg.Pool
+    _AcquireContext = asyncpg.pool.PoolAcquireContext
+
+# The client-side limit on a statement is the server's plus this: PostgreSQL's own cancel comes
+# first (a clean QueryCanceledError), the client's is for a server that stopped answering.
+_CLIENT_MARGIN_SECONDS = 5.0
+_COMMAND_TIMEOUT_SECONDS = 30.0
 
 # Raised by asyncpg or the socket layer when PostgreSQL is down, restarting or cut off.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -32,6 +41,16 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE_ERRORS)
 
 
+def is_lock_timeout(exc: BaseException) -> bool:
+    """lock_timeout ran out: another transaction holds the row; worth a retry soon."""
+    return isinstance(exc, asyncpg.exceptions.LockNotAvailableError)
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """statement_timeout ran out (or an operator cancelled the statement)."""
+    return isinstance(exc, asyncpg.exceptions.QueryCanceledError)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying: the database is away, or lost a race it asks us to run again."""
     return is_unavailable(exc) or isinstance(
@@ -46,18 +65,62 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
         )
 
 
+class BoundedPool(_Pool):
+    """A pool whose acquire() gives up after `acquire_timeout` unless told otherwise.
+
+    Pool.fetch/fetchrow/fetchval acquire through acquire() too, so every caller, those that
+    never name a timeout included, waits for a busy pool at most this long; the limit also
+    bounds the reset on release (asyncpg reuses the acquire timeout there).
+    """
+
+    __slots__ = ("_acquire_timeout",)
+
+    def __init__(self, *args: Any, acquire_timeout: float | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> _AcquireContext:
+        return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
+
+
+def _server_settings(statement_timeout: float | None, lock_timeout: float | None) -> dict[str, str]:
+    """Set at connect, so that a connection never runs a statement without them."""
+    limits = {"statement_timeout": statement_timeout, "lock_timeout": lock_timeout}
+    return {name: str(round(seconds * 1000)) for name, seconds in limits.items() if seconds}
+
+
 async def create_pool(
-    dsn: str, *, max_size: int = 10, connect_timeout: float = 5
+    dsn: str,
+    *,
+    max_size: int = 10,
+    connect_timeout: float = 5,
+    acquire_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    lock_timeout: float | None = None,
 ) -> asyncpg.Pool[Any]:
-    """min_size 0: the process starts (and answers 503) even while PostgreSQL is down."""
-    pool: asyncpg.Pool[Any] = await asyncpg.create_pool(
+    """min_size 0: the process starts (and answers 503) even while PostgreSQL is down.
+
+    The limits default to none (the workers' pool); the API names all three.
+    """
+    command_timeout = (
+        statement_timeout + _CLIENT_MARGIN_SECONDS
+        if statement_timeout
+        else _COMMAND_TIMEOUT_SECONDS
+    )
+    pool: asyncpg.Pool[Any] = await BoundedPool(
         dsn,
+        acquire_timeout=acquire_timeout,
         min_size=0,
         max_size=max_size,
-        timeout=connect_timeout,
-        command_timeout=30,
-        init=_init_connection,
+        max_queries=50_000,
         max_inactive_connection_lifetime=60,
+        init=_init_connection,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        timeout=connect_timeout,
+        command_timeout=command_timeout,
+        server_settings=_server_settings(statement_timeout, lock_timeout),
     )
     return pool
 

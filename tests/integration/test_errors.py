@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
+from app.http import keys
 from app.http.app import create_app
 from app.http.middlewares import read_json_object
 from app.settings import Settings
@@ -29,6 +30,8 @@ async def _boom(_request: web.Request) -> web.Response:
 async def probe(settings: Settings):  # type: ignore[no-untyped-def]
     app = create_app(settings)
     app.router.add_post("/probe", _echo)
+    # The probe stands in for the callback: the one handler that takes JSON sent as a form.
+    app[keys.FORM_JSON_HANDLERS] = frozenset({_echo})
     app.router.add_get("/probe/boom", _boom)
     app.router.add_get("/tmf-api/probe/boom", _boom)
     async with app_client(app) as c:
