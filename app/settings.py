@@ -150,6 +150,13 @@ SETTINGS: tuple[Setting, ...] = (
         "How long a verified password is remembered in memory.",
     ),
     Setting(
+        "ORDERHUB_AUTH_RECHECK_SECONDS",
+        "0.5",
+        _positive_float,
+        "How stale a remembered user row may be before it is read again: a password or role "
+        "change applies in every API process within this plus one query.",
+    ),
+    Setting(
         "ORDERHUB_MAX_BODY_BYTES",
         "1048576",
         _positive_int,
@@ -335,6 +342,7 @@ class Settings:
     orderhub_db_pool_size: int
     orderhub_db_timeout: float
     orderhub_auth_cache_seconds: float
+    orderhub_auth_recheck_seconds: float
     orderhub_max_body_bytes: int
     orderhub_allow_spec_version_update_in_change_order: bool
     orderhub_sweep_after_seconds: float

@@ -18,6 +18,7 @@ from workers.heartbeat import heartbeat, heartbeat_key
 from workers.inbound import process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
 from workers.outbound import send_outbound, sweep_outbound
+from workers.periodic import skipped_while_unavailable
 
 log = logs.get("orderhub.worker")
 
@@ -63,16 +64,21 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         ],
         cron_jobs=[
             cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
-            cron(purge_claims, minute={7, 37}, second=0, run_at_startup=False),
             cron(
-                sweep_outbound,
+                skipped_while_unavailable(purge_claims),
+                minute={7, 37},
+                second=0,
+                run_at_startup=False,
+            ),
+            cron(
+                skipped_while_unavailable(sweep_outbound),
                 second=set(range(2, 60, 5)),
                 run_at_startup=True,
                 unique=False,
                 timeout=20,
             ),
             cron(
-                sweep_inbound,
+                skipped_while_unavailable(sweep_inbound),
                 second=set(range(0, 60, 5)),
                 run_at_startup=True,
                 unique=False,

@@ -59,6 +59,8 @@ class ApiError(Exception):
     kind: ErrorKind
     detail: str
     datapath: str = "/"
+    # Whole seconds for a Retry-After header, where the rule that refused knows when to come back.
+    retry_after: int | None = None
 
     def __str__(self) -> str:
         return f"{self.kind.code} {self.kind.reason}: {self.detail}"

@@ -60,7 +60,9 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.orderhub_max_body_bytes,
     )
     app[keys.SETTINGS] = settings
-    app[keys.AUTH_CACHE] = AuthCache(settings.orderhub_auth_cache_seconds)
+    app[keys.AUTH_CACHE] = AuthCache(
+        settings.orderhub_auth_cache_seconds, recheck=settings.orderhub_auth_recheck_seconds
+    )
     app[keys.ORDER_LOCKS] = OrderLocks()
     # The only handlers that read JSON labelled as a form (curl --data); see middlewares.
     app[keys.FORM_JSON_HANDLERS] = frozenset({outbound.outbound_response})

@@ -19,8 +19,7 @@ from app.domain.errors import ApiError, ErrorKind
 from app.domain.passwords import verify_password
 from app.http import keys
 from app.http.auth_cache import User
-from app.http.middlewares import error_response
-from app.http.throttle import SignInThrottle, SignInThrottled
+from app.http.throttle import SignInThrottle
 from app.store import users
 from app.store.users import StoredUser
 
@@ -78,7 +77,7 @@ async def _sign_in(request: web.Request, cache_key: bytes) -> User:
 
 
 def _reason(error: ApiError, name: str | None) -> str:
-    if isinstance(error, SignInThrottled):
+    if error.kind is ErrorKind.TOO_MANY_REQUESTS:
         return "throttled"
     return "malformed_credentials" if name is None else "invalid_credentials"
 
@@ -115,10 +114,7 @@ def requires(roles: Iterable[str]) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            try:
-                user = await authenticate(request)
-            except SignInThrottled as exc:
-                return error_response(request, exc, {"Retry-After": str(exc.retry_after)})
+            user = await authenticate(request)
             if wanted.isdisjoint(user.roles):
                 raise ApiError(
                     ErrorKind.ACCESS_DENIED,

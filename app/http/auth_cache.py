@@ -24,7 +24,7 @@ from typing import TypeVar
 from app.store.users import StoredUser
 
 RECHECK_SECONDS = 0.5
-"""How stale the remembered row may be: a change applies within this plus one query."""
+"""How stale the remembered row may be by default (ORDERHUB_AUTH_RECHECK_SECONDS)."""
 
 T = TypeVar("T")
 Reread = Callable[[str], Awaitable[StoredUser | None]]

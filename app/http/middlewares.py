@@ -40,7 +40,9 @@ def error_response(
     extra = dict(headers or {})
     if error.kind in (ErrorKind.MISSING_CREDENTIALS, ErrorKind.INVALID_CREDENTIALS):
         extra["WWW-Authenticate"] = 'Basic realm="OrderHub", charset="UTF-8"'
-    if error.kind is ErrorKind.UNAVAILABLE:
+    if error.retry_after is not None:
+        extra["Retry-After"] = str(error.retry_after)
+    elif error.kind is ErrorKind.UNAVAILABLE:
         extra["Retry-After"] = _RETRY_AFTER_SECONDS
     elif error.kind is ErrorKind.BUSY:
         extra["Retry-After"] = _BUSY_RETRY_AFTER_SECONDS

@@ -50,13 +50,6 @@ return 0
 _GATE_SHA = hashlib.sha1(_GATE.encode()).hexdigest()
 
 
-@dataclass
-class SignInThrottled(ApiError):
-    """429 before any password is checked; `retry_after` whole seconds for the header."""
-
-    retry_after: int = 1
-
-
 @dataclass(frozen=True)
 class SignInThrottle:
     redis: ArqRedis
@@ -88,14 +81,15 @@ class SignInThrottle:
         ]
 
     async def admit(self, user: str, address: str) -> None:
-        """Counts one attempt, or raises SignInThrottled while this user or address waits."""
+        """Counts one attempt, or refuses with 429 while this user or address waits; that
+        refusal comes before any password is checked."""
         try:
             waiting_ms = await self._gate(user, address)
         except (RedisError, OSError) as exc:
             log.warning("sign_in_throttle_unavailable", error=repr(exc))
             return
         if waiting_ms > 0:
-            raise SignInThrottled(
+            raise ApiError(
                 ErrorKind.TOO_MANY_REQUESTS,
                 "Too many failed sign-ins for this user or from this address; retry later.",
                 retry_after=retry_after_seconds(waiting_ms / 1000),

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from app.domain.errors import ErrorKind
 from app.http.app import create_app
 from app.settings import Settings
 from tests.helpers.paths import OPENAPI_DOCUMENT as DOCUMENT
@@ -111,3 +112,48 @@ def test_both_flavours_and_operator_paths_are_described() -> None:
     create = paths["/api/sn_tmf_api/order/serviceOrder"]["post"]
     names = [p.get("$ref", "").rsplit("/", 1)[-1] for p in create["parameters"]]
     assert "Mode" in names
+
+
+def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, op)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    ]
+
+
+def test_every_error_code_is_described_under_its_status() -> None:
+    """A client generated from the document knows every code the service answers with."""
+    described = _document()["components"]["responses"]
+    missing = []
+    for kind in ErrorKind:
+        if kind.status < 400:
+            continue
+        text = described.get(f"E{kind.status}", {}).get("description", "")
+        if not re.search(rf"\b{kind.code}\b", text):
+            missing.append(f"{kind.name} ({kind.code}) under E{kind.status}")
+    assert not missing, missing
+
+
+def test_cross_cutting_answers_are_listed_on_every_operation_they_apply_to() -> None:
+    """431 and 400 (malformed) can come from any request; 429 from any sign-in; 408 from any
+    body; 409 busy from any operation that reads the database."""
+    gaps = []
+    for method, path, op in _operations(_document()):
+        answers = op["responses"]
+        wanted = {"400", "431"}
+        if "401" in answers:
+            wanted.add("429")
+        if method in {"POST", "PATCH"}:
+            wanted.add("408")
+        if "503" in answers and path != "/ready":
+            wanted.add("409")
+        gaps += [f"{method} {path}: {status}" for status in sorted(wanted - answers.keys())]
+    assert not gaps, gaps
+
+
+def test_retry_after_is_documented_where_it_is_sent() -> None:
+    described = _document()["components"]["responses"]
+    for name in ("E409", "E429", "E503"):
+        assert "Retry-After" in described[name]["headers"], name
