@@ -23,6 +23,7 @@ from app.http.schemas.listing import (
     ServiceOrderListQuery,
     field_names,
     load_query,
+    next_page,
     page_response,
     project,
 )
@@ -123,11 +124,15 @@ async def list_orders(request: web.Request) -> web.Response:
     limit, offset = query["limit"], query["offset"]
     async with keys.pool(request).acquire() as conn:
         state = [Filter("state", "eq", (query["state"],))] if query["state"] else []
-        total, page = await order_search.search(conn, state, limit=limit, offset=offset)
+        total, page = await order_search.search(
+            conn, state, limit=limit, offset=offset, after=query["after"]
+        )
     if total == 0:
         raise ApiError(ErrorKind.NOT_FOUND, "No service orders match the query.", "/")
     wanted = field_names(query["field_list"])
-    return page_response([project(render_order(o), wanted) for o in page], total, offset)
+    body = [project(render_order(o), wanted) for o in page]
+    first = None if query["after"] else offset
+    return page_response(body, total, first, next_page(request, page, limit))
 
 
 @requires([INTEGRATOR])

@@ -31,7 +31,7 @@ from app.domain.tmf_requests import order_request, revision_request
 from app.http import keys
 from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
-from app.http.schemas.listing import field_names, page_response, project
+from app.http.schemas.listing import field_names, next_page, page_response, project
 from app.http.schemas.tmf_query import load_filters, load_paging
 from app.services.jobs import enqueue_sends
 from app.services.orders import cancel_order, create_order_once, delete_order, revise_order
@@ -94,14 +94,17 @@ async def create(request: web.Request) -> web.Response:
 
 @requires([INTEGRATOR])
 async def list_orders(request: web.Request) -> web.Response:
-    paging = load_paging(request.query)
-    filters = load_filters(request.query, order_search.ORDER_ATTRIBUTES)
-    limit, offset = paging["limit"], paging["offset"]
+    paging = load_paging(request.query, cursor=True)
+    filters = load_filters(request.query, order_search.ORDER_ATTRIBUTES, cursor=True)
+    limit, offset, after = paging["limit"], paging["offset"], paging["after"]
     async with keys.pool(request).acquire() as conn:
-        total, page = await order_search.search(conn, filters, limit=limit, offset=offset)
+        total, page = await order_search.search(
+            conn, filters, limit=limit, offset=offset, after=after
+        )
         rendered = await _render(conn, page)
     wanted = field_names(paging["field_list"])
-    return page_response([project(o, wanted) for o in rendered], total, offset)
+    body = [project(o, wanted) for o in rendered]
+    return page_response(body, total, None if after else offset, next_page(request, page, limit))
 
 
 @requires([INTEGRATOR])

@@ -2,17 +2,23 @@
 
 A filter names an API attribute; `ORDER_ATTRIBUTES` maps each filterable attribute to its
 column and kind, so no text from a query string ever reaches the SQL. A page costs two
-queries (count, ids) plus the fixed number orders.load takes for the whole page.
+queries (total, ids) plus the fixed number orders.load takes for the whole page.
+
+The total never counts the table (docs/api.md#total-count): with no filter or only `state`,
+it is the kept count per state, exact; with other filters it is counted exactly up to
+`EXACT_TOTAL_UP_TO` matches, and beyond that it is PostgreSQL's estimate of the matches.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain import jsontext
 from app.domain.stored_order import StoredOrder
-from app.store import orders
+from app.store import order_counts, orders
 from app.store.db import Connection
 
 KINDS = ("text", "date", "bool")
@@ -51,6 +57,7 @@ ORDER_ATTRIBUTES: Mapping[str, Attribute] = {
     "completionDate": Attribute("completion_date", "date"),
 }
 _ARRAY_TYPES = {"text": "text[]", "date": "timestamptz[]", "bool": "boolean[]"}
+EXACT_TOTAL_UP_TO = 10_000
 
 
 def where_clause(
@@ -74,11 +81,21 @@ def where_clause(
 
 
 async def search(
-    conn: Connection, filters: Sequence[Filter], *, limit: int, offset: int
+    conn: Connection,
+    filters: Sequence[Filter],
+    *,
+    limit: int,
+    offset: int,
+    after: tuple[dt.datetime, str] | None = None,
 ) -> tuple[int, list[StoredOrder]]:
-    """(total matching, the page of orders), newest first, ties broken by id."""
+    """(total matching, the page of orders), newest first, ties broken by id; with `after`,
+    the page starts after that (order date, id) in the same order, from the index."""
     where, params = where_clause(filters, ORDER_ATTRIBUTES)
-    total: int = await conn.fetchval(f"SELECT count(*) FROM service_order {where}", *params)
+    total = await _total(conn, filters, where, params)
+    if after is not None:
+        params = [*params, *after]
+        keyset = f"(order_date, sys_id) < (${len(params) - 1}, ${len(params)})"
+        where = f"{where} AND {keyset}" if where else f"WHERE {keyset}"
     n = len(params)
     rows = await conn.fetch(
         f"SELECT sys_id FROM service_order {where} "
@@ -88,3 +105,37 @@ async def search(
         offset,
     )
     return total, await orders.load(conn, [row["sys_id"] for row in rows])
+
+
+def only_states(filters: Sequence[Filter]) -> set[str] | None:
+    """The states a list of `state` filters admits (they are ANDed), or None when another
+    attribute is filtered on too."""
+    admitted: set[str] | None = None
+    for f in filters:
+        if f.attribute != "state" or f.operator != "eq":
+            return None
+        values = {str(v) for v in f.values}
+        admitted = values if admitted is None else admitted & values
+    return admitted
+
+
+async def _total(conn: Connection, filters: Sequence[Filter], where: str, params: list[Any]) -> int:
+    if not filters:
+        return await order_counts.total(conn)
+    states = only_states(filters)
+    if states is not None:
+        return await order_counts.total(conn, states)
+    counted: int = await conn.fetchval(
+        f"SELECT count(*) FROM (SELECT 1 FROM service_order {where}"
+        f" LIMIT {EXACT_TOTAL_UP_TO + 1}) AS matches",
+        *params,
+    )
+    if counted <= EXACT_TOTAL_UP_TO:
+        return counted
+    plan = await conn.fetchval(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM service_order {where}", *params
+    )
+    if isinstance(plan, str | bytes):
+        plan = jsontext.loads(plan)
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return max(counted, estimate)

@@ -22,6 +22,9 @@ from tests.helpers.payloads import ORDER_NEW, ORDERS, add_order
 
 PATH = f"{ORDERS}/outboundresponse"
 CONCURRENT_CALLBACKS = 64
+# A callback waits in its order's queue for at most the lock timeout, then is answered 409
+# busy; on a loaded machine some are, and like SOM/TOM the test sends those again.
+RETRY_FOR_SECONDS = 120.0
 LOCK_WAITS = """
 SELECT count(*) FROM pg_stat_activity
  WHERE datname = current_database() AND wait_event_type = 'Lock'
@@ -55,22 +58,32 @@ async def test_callbacks_of_one_large_order_do_not_stall_reads_of_others(
 
         gate = asyncio.Semaphore(CONCURRENT_CALLBACKS)
 
-        async def call_back(record: dict[str, Any], state: str) -> int:
+        busy: list[int] = []
+
+        async def send(record: dict[str, Any], state: str) -> int:
+            """As SOM/TOM would: a 409 busy is tried again after its Retry-After."""
             body = {
                 "externalId": record["requestId"],
                 "serviceOrderItem": [{"id": record["domainOrderId"], "state": state}],
             }
-            async with gate:
-                answer = await client.post(PATH, json=body, headers=auth("integrator"))
-                await answer.read()
-                return answer.status
+            deadline = time.monotonic() + RETRY_FOR_SECONDS
+            while True:
+                async with gate:
+                    answer = await client.post(PATH, json=body, headers=auth("integrator"))
+                    await answer.read()
+                if answer.status != 409 or time.monotonic() > deadline:
+                    return answer.status
+                busy.append(1)
+                await asyncio.sleep(float(answer.headers["Retry-After"]))
+
+        async def call_back(record: dict[str, Any]) -> list[int]:
+            """Each request's two state changes in the order SOM/TOM makes them."""
+            return [await send(record, state) for state in ("pending", "fulfilled")]
 
         latencies: list[float] = []
         lock_waits: list[int] = []
         watcher = await asyncpg.connect(settings.database_url)
-        calling = asyncio.gather(
-            *(call_back(r, s) for s in ("pending", "fulfilled") for r in records)
-        )
+        calling = asyncio.gather(*(call_back(r) for r in records))
         try:
             while not calling.done():
                 started = time.perf_counter()
@@ -79,7 +92,7 @@ async def test_callbacks_of_one_large_order_do_not_stall_reads_of_others(
                 latencies.append(time.perf_counter() - started)
                 assert read.status == 200
                 lock_waits.append(await watcher.fetchval(LOCK_WAITS))
-            statuses = await calling
+            statuses = [status for pair in await calling for status in pair]
         finally:
             await watcher.close()
 
@@ -88,7 +101,8 @@ async def test_callbacks_of_one_large_order_do_not_stall_reads_of_others(
     assert max(lock_waits) == 0
     p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
     print(
-        f"reads of another order during {len(statuses)} callbacks: {len(latencies)}, "
+        f"reads of another order during {len(statuses)} callbacks ({len(busy)} busy, retried):"
+        f" {len(latencies)}, "
         f"p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
     )
     assert p99 < 2.0

@@ -19,12 +19,14 @@ from app.http.schemas.listing import ServiceOrderListQuery, load_query
 from app.store.order_search import OPERATORS, Attribute, Filter
 
 PAGING_QUERY = ServiceOrderListQuery(only=("limit", "offset", "field_list"))
+ORDER_PAGING_QUERY = ServiceOrderListQuery(only=("limit", "offset", "field_list", "after"))
 RESERVED = frozenset({"limit", "offset", "fields"})
 
 
-def load_paging(query: Mapping[str, str]) -> dict[str, Any]:
-    """limit (default 20, at most 100), offset (default 0) and fields; 400 (28) when bad."""
-    return load_query(PAGING_QUERY, query)
+def load_paging(query: Mapping[str, str], *, cursor: bool = False) -> dict[str, Any]:
+    """limit (default 20, at most 100), offset (default 0) and fields, and with `cursor` the
+    order lists' `after`; 400 (28) when bad."""
+    return load_query(ORDER_PAGING_QUERY if cursor else PAGING_QUERY, query)
 
 
 def _bad(name: str, text: str) -> ApiError:
@@ -59,11 +61,15 @@ def _typed(name: str, kind: str, value: str) -> Any:
     return value
 
 
-def load_filters(query: Any, attributes: Mapping[str, Attribute]) -> list[Filter]:
-    """Every filter of the query string; repeated parameters must all hold."""
+def load_filters(
+    query: Any, attributes: Mapping[str, Attribute], *, cursor: bool = False
+) -> list[Filter]:
+    """Every filter of the query string; repeated parameters must all hold. With `cursor`,
+    `after` is paging too (the order lists)."""
     filters: list[Filter] = []
+    reserved = RESERVED | {"after"} if cursor else RESERVED
     for name, raw in query.items():
-        if name in RESERVED:
+        if name in reserved:
             continue
         attribute, operator = name, "eq"
         if name not in attributes:
