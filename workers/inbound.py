@@ -6,6 +6,7 @@ order it creates, makes a second run do nothing for it.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from uuid import uuid4
 
@@ -23,6 +24,8 @@ from app.store import db, inbound
 log = logs.get("orderhub.worker.inbound")
 WAITING_DELAY = 0.2
 SWEEP_BATCH = 5000
+# A run stops taking batches after this long; the next run, seconds later, goes on.
+SWEEP_SECONDS = 4.0
 
 
 async def process_inbound(ctx: dict[str, Any], ids: list[str] | str) -> dict[str, int]:
@@ -117,20 +120,28 @@ def _log_outcomes(result: inbound_service.Processed) -> dict[str, int]:
 
 
 async def sweep_inbound(ctx: dict[str, Any]) -> int:
-    """Re-enqueues entries whose trigger was lost (Redis flushed, enqueue failed)."""
+    """Re-enqueues entries whose trigger was lost (Redis flushed, enqueue failed): batch after
+    batch until none is due or SWEEP_SECONDS have passed, so that after a Redis loss a
+    backlog of any size is handed back at the pace Redis takes it, not one batch per run."""
     settings = ctx["settings"]
-    async with ctx["pool"].acquire() as conn:
-        due = await inbound.due_for_sweep(
-            conn, older_than=settings.orderhub_sweep_after_seconds, limit=SWEEP_BATCH
-        )
-    if not due:
-        return 0
-    enqueued = 0
-    for chunk in chunks(due):
-        # A job id of its own: a live job holding some of these entries must not block the
-        # others; a second run over an entry already processed does nothing.
-        if await ctx["redis"].enqueue_job(PROCESS_INBOUND, chunk, _job_id=f"sweep:{uuid4().hex}"):
-            enqueued += len(chunk)
+    deadline = time.monotonic() + SWEEP_SECONDS
+    checked = enqueued = 0
+    while True:
+        async with ctx["pool"].acquire() as conn:
+            due = await inbound.due_for_sweep(
+                conn, older_than=settings.orderhub_sweep_after_seconds, limit=SWEEP_BATCH
+            )
+        if not due:
+            break
+        checked += len(due)
+        for chunk in chunks(due):
+            # A job id of its own: a live job holding some of these entries must not block the
+            # others; a second run over an entry already processed does nothing.
+            job_id = f"sweep:{uuid4().hex}"
+            if await ctx["redis"].enqueue_job(PROCESS_INBOUND, chunk, _job_id=job_id):
+                enqueued += len(chunk)
+        if len(due) < SWEEP_BATCH or time.monotonic() >= deadline:
+            break
     if enqueued:
-        log.info("inbound_swept", checked=len(due), enqueued=enqueued)
+        log.info("inbound_swept", checked=checked, enqueued=enqueued)
     return enqueued
