@@ -6,7 +6,7 @@ Out: ISO 8601 UTC with milliseconds and `Z`, as every example of the contract.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def parse_date(raw: str) -> datetime:
@@ -34,3 +34,31 @@ def format_date(value: datetime | None) -> str:
         f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
         f"{utc.second:02d}.{utc.microsecond // 1000:03d}Z"
     )
+
+
+Bounds = tuple[datetime | None, datetime | None]
+_MS = timedelta(milliseconds=1)
+
+
+def millisecond_range(operator: str, value: datetime) -> Bounds | None:
+    """[low, high) of the instants whose millisecond, as shown, compares by `operator` ("eq",
+    "gt", "gte", "lt", "lte") with `value`; None on a side is unbounded, and None overall
+    means no instant does. A filter written this way on the column itself can use its
+    index, where truncating the column to milliseconds could not."""
+    floor = value.replace(microsecond=value.microsecond // 1000 * 1000)
+    try:
+        next_ms: datetime | None = floor + _MS
+    except OverflowError:
+        next_ms = None
+    ceiling = value if floor == value else next_ms
+    if operator == "eq":
+        return (value, next_ms) if floor == value else None
+    if operator == "gt":
+        return None if next_ms is None else (next_ms, None)
+    if operator == "gte":
+        return None if ceiling is None else (ceiling, None)
+    if operator == "lt":
+        return (None, ceiling)
+    if operator == "lte":
+        return (None, next_ms)
+    raise ValueError(f"unknown operator {operator!r}")

@@ -118,6 +118,9 @@ async def _ids(conn: asyncpg.Connection) -> dict[str, Any]:
     cancelled = await conn.fetchval(
         "SELECT sys_id FROM service_order WHERE state = 'cancelled' LIMIT 1"
     )
+    recent = await conn.fetchval(
+        "SELECT order_date FROM service_order ORDER BY order_date DESC OFFSET 100 LIMIT 1"
+    )
     number = await conn.fetchval(
         "SELECT number FROM outbound_request WHERE source_record = $1", row["sys_id"]
     )
@@ -127,6 +130,7 @@ async def _ids(conn: asyncpg.Connection) -> dict[str, Any]:
         "cancelled": cancelled,
         "number": number,
         "after": (row["order_date"], row["sys_id"]),
+        "recent": recent,
     }
 
 
@@ -150,6 +154,12 @@ READS: dict[str, Read] = {
     ),
     "first page of one state": lambda c, ids: order_search.search(
         c, [Filter("state", "eq", ("in_progress",))], limit=20, offset=0
+    ),
+    "first page since a date": lambda c, ids: order_search.search(
+        c, [Filter("orderDate", "gt", (ids["recent"],))], limit=20, offset=0
+    ),
+    "first page of one date": lambda c, ids: order_search.search(
+        c, [Filter("orderDate", "eq", (ids["recent"],))], limit=20, offset=0
     ),
     "first page by externalId": lambda c, ids: order_search.search(
         c, [Filter("externalId", "eq", (ids["external_id"],))], limit=20, offset=0
