@@ -1,5 +1,6 @@
-"""Benchmarks: `make bench` runs `python -m bench`.
+"""Benchmarks: `make bench` runs `python -m bench`, phases chosen with BENCH_PHASES.
 
-The modules follow the run's order: config, servers, body, profiling, ingest, ceiling, drain,
-report, and run, which puts them together.
+bench/run.py puts the phases together in their order (ingest, ceiling, capacity, latency,
+drain, memory, reads); bench/README.md lists the modules, the knobs and what every figure
+means.
 """

@@ -1,4 +1,4 @@
-"""`make bench`: the ingest benchmark (bench/run.py); bench/README.md tells how to read it."""
+"""`make bench`: the benchmark (bench/run.py); bench/README.md tells how to read it."""
 
 from __future__ import annotations
 

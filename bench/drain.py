@@ -1,30 +1,47 @@
-"""The drains: one `orderhub worker`, then two, each for at most BENCH_DRAIN_SECONDS.
+"""The drain phase: 1, 2 and then 4 workers, each on the same fresh backlog, with no API.
 
-One worker drains what ingest queued. What it left is removed and a fresh backlog is inserted
-with SQL for the two workers, so that their window starts full and measures the workers
-rather than what the first window happened to leave. The rate counts from the first order a
-window created to the last, so that worker start-up is not in it.
+Each window gets the same number of entries, inserted with SQL while its workers wait idle,
+then its jobs enqueued as the API enqueues them (bench.backlog.enqueue_like_api), so that the
+windows differ only by their worker count and measure the workers rather than the sweeper or
+what an earlier phase left. The rate counts from the first order a window created to the last.
+The workers', PostgreSQL's and Redis's CPU over each window say where the limit is: a
+worker count that adds no orders/s while PostgreSQL's share grows is bound by the database
+(or by the cores they share).
+
+The backlog is sized from a short probe (one worker on PROBE_ENTRIES) so that one worker needs
+about WINDOW_SHARE of a window (BENCH_DRAIN_SECONDS) for it: each window then most likely
+empties the queue, and with the default window the phase stays near 90 s even when more
+workers add nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from pathlib import Path
 from typing import Any
 
-import asyncpg
-
-from app.cli.database import DEMO_USER
-from bench.body import seed_body
-from bench.config import Config
+from bench.backlog import (
+    clear_queue,
+    db_now,
+    depth,
+    enqueue_like_api,
+    insert_fresh,
+    per_transaction,
+)
+from bench.config import DRAIN_WORKERS, TARGET_DRAIN_2, TARGET_DRAIN_SCALING
+from bench.cpu import CpuWindow, cores, cores_text
+from bench.memory import RssSampler
 from bench.profiling import profile_after
-from bench.progress import pct, say
-from bench.servers import Processes, Servers, busy_fraction, cpu_seconds, machine_ticks, stop_async
+from bench.progress import say
+from bench.report import Row, fmt, met
+from bench.stack import Bench, Stack
 
-MIN_SQL_ENTRIES = 2_000
-MAX_SQL_ENTRIES = 100_000
+PROBE_ENTRIES = 5_000
+WINDOW_SHARE = 0.75
+MIN_ENTRIES = 2_000
+MAX_ENTRIES = 100_000
+POLL_EVERY = 0.5
+SAY_EVERY = 5.0
 
 PHASE_STATS = """
 SELECT count(*) FILTER (WHERE state = 'done') AS done,
@@ -35,143 +52,166 @@ SELECT count(*) FILTER (WHERE state = 'done') AS done,
 FIRST_ERROR = """
 SELECT error FROM inbound_processed WHERE processed_at >= $1 AND state = 'error' LIMIT 1
 """
-INSERT_QUEUED = """
-INSERT INTO inbound_queue (id, payload, created_by, request_id, enqueued_at)
-SELECT replace(gen_random_uuid()::text, '-', ''),
-       jsonb_set($1::jsonb, '{externalId}', to_jsonb($2::text || '-sql-' || g)),
-       $3, $2::text || '-sql-' || g, '-infinity'
-  FROM generate_series(1, $4::int) AS g
-"""
 
 
-async def drain(
-    config: Config,
-    conn: asyncpg.Connection[Any],
-    procs: Processes,
-    workers: int,
-    profile_dir: Path,
-) -> dict[str, Any]:
-    queued = await conn.fetchval("SELECT count(*) FROM inbound_queue")
-    phase_start = await conn.fetchval("SELECT clock_timestamp()")
-    say(f"drain: starting {workers} worker(s) on {queued:,} queued entries")
-    names = [f"worker{workers}-{n}" for n in range(1, workers + 1)]
-    started = time.monotonic()
-    running = [procs.start(name, "worker") for name in names]
-    cpu_before = [cpu_seconds(p.pid) for p in running]
-    ticks_before = machine_ticks()
-    profiling = None
-    if config.profile and config.drain_seconds >= 8:
-        profiling = asyncio.ensure_future(
-            profile_after(
-                3,
-                running[0].pid,
-                f"worker-{workers}w",
-                min(15, config.drain_seconds - 5),
-                profile_dir,
-            )
-        )
-    processed = 0
-    left = queued
-    cpu_after: list[float | None] = []
+def backlog_size(one_worker_rate: float, window_seconds: float) -> int:
+    """Entries one worker at `one_worker_rate` drains in WINDOW_SHARE of a window, so that it
+    empties the queue within the window even if the probe ran fast; within bounds that keep
+    the insert short and the rate meaningful."""
+    seconds = WINDOW_SHARE * window_seconds
+    return max(MIN_ENTRIES, min(MAX_ENTRIES, int(one_worker_rate * seconds)))
+
+
+async def _watch(bench: Bench, stack: Stack, workers: int, began: float) -> None:
+    """Until the queue is empty or the window (BENCH_DRAIN_SECONDS) is over."""
+    shown = began
+    while time.monotonic() - began < bench.config.drain_seconds:
+        await asyncio.sleep(POLL_EVERY)
+        stack.check()
+        left = await depth(bench.conn)
+        if left == 0:
+            return
+        if time.monotonic() - shown >= SAY_EVERY:
+            shown = time.monotonic()
+            say(f"drain {workers}w: {shown - began:5.1f}s, {left:,} queued")
+
+
+async def window(bench: Bench, workers: int, entries: int, label: str) -> dict[str, Any]:
+    conn = bench.conn
+    cleared = await clear_queue(conn, bench.servers)
+    stack = Stack(bench, "drain")
+    rss = RssSampler(stack.pids)
+    profiling: asyncio.Future[dict[str, Any] | None] | None = None
     try:
-        while time.monotonic() - started < config.drain_seconds:
-            remaining = config.drain_seconds - (time.monotonic() - started)
-            await asyncio.sleep(max(0.1, min(2.0, remaining)))
-            for name, process in zip(names, running, strict=True):
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with {process.returncode}:\n{procs.tail(name)}"
-                    )
-            processed = await conn.fetchval(
-                "SELECT count(*) FROM inbound_processed WHERE processed_at >= $1", phase_start
+        async with rss.running():
+            await stack.start_workers(workers, prefix=f"worker{label}-")
+            ids = await insert_fresh(conn, entries, f"{bench.run_id}-{label}")
+            cpu = CpuWindow(
+                {"workers": stack.group("worker")}, bench.postgres_pid, bench.servers.redis_url
             )
-            left = await conn.fetchval("SELECT count(*) FROM inbound_queue")
-            elapsed = time.monotonic() - started
-            say(f"drain {workers}w: {elapsed:5.1f}s, {processed:,} processed, {left:,} queued")
-            if left == 0:
-                break
+            phase_start = await db_now(conn)
+            await cpu.start()
+            began = time.monotonic()
+            jobs = await enqueue_like_api(bench.servers, ids)
+            say(f"drain {label}: {len(ids):,} entries inserted, {jobs:,} jobs enqueued")
+            if bench.config.profile and bench.config.drain_seconds >= 8:
+                profiling = asyncio.ensure_future(
+                    profile_after(
+                        1,
+                        stack.group("worker")[0],
+                        f"worker-{label}",
+                        min(15, bench.config.drain_seconds - 5),
+                        bench.profile_dir,
+                    )
+                )
+            await _watch(bench, stack, workers, began)
+            await cpu.stop()
+            wall = time.monotonic() - began
     finally:
-        cpu_after = [cpu_seconds(p.pid) for p in running]
-        machine_busy = busy_fraction(ticks_before, machine_ticks())
-        wall = time.monotonic() - started
-        for process in running:
-            await stop_async(procs, process)
-    # py-spy ends by itself when its process stops.
+        await stack.stop()
     profile_summary = await profiling if profiling is not None else None
     row = await conn.fetchrow(PHASE_STATS, phase_start)
     assert row is not None
     count = row["done"] + row["error"]
     span = (row["last"] - row["first"]).total_seconds() if count > 1 else 0.0
-    rate = round((count - 1) / span, 1) if span > 0 else 0.0
-    first_error = await conn.fetchval(FIRST_ERROR, phase_start) if row["error"] else None
-    cpu = [
-        round(a - b, 2) if a is not None and b is not None else None
-        for a, b in zip(cpu_after, cpu_before, strict=True)
-    ]
-    result = {
+    batch = await per_transaction(conn, phase_start, await db_now(conn))
+    since_enqueue = (row["last"] - phase_start).total_seconds() if count else 0.0
+    per_order = {
+        name: round(1000 * value / count, 3) if value is not None and count else None
+        for name, value in cpu.seconds.items()
+    }
+    return {
         "workers": workers,
-        "queued_at_start": queued,
-        "window_seconds": config.drain_seconds,
+        "entries": len(ids),
+        "jobs": jobs,
+        "removed_before": cleared,
+        "window_seconds": bench.config.drain_seconds,
         "wall_seconds": round(wall, 2),
         "processed": count,
         "done": row["done"],
         "error": row["error"],
-        "left_queued": await conn.fetchval("SELECT count(*) FROM inbound_queue"),
-        "orders_per_s": rate,
+        "left_queued": await depth(conn),
+        "orders_per_s": round((count - 1) / span, 1) if span > 0 else 0.0,
         "orders_per_s_wall": round(count / wall, 1) if wall else 0.0,
+        "orders_per_s_from_enqueue": round(count / since_enqueue, 1) if since_enqueue else 0.0,
         "busy_seconds": round(span, 2),
-        "worker_cpu_seconds": cpu,
-        "machine_cpu_busy": machine_busy,
-        "first_error": first_error,
+        "cpu_seconds": cpu.seconds,
+        "cpu_ms_per_order": per_order,
+        "entries_per_worker_transaction": batch,
+        "cores": cores(cpu.seconds, wall),
+        "machine_cpu_busy": cpu.machine_busy,
+        "first_error": await conn.fetchval(FIRST_ERROR, phase_start) if row["error"] else None,
         "profile": profile_summary,
+        "rss_mb": {"peak": rss.peak, "last": rss.last},
     }
+
+
+def _said(result: dict[str, Any], label: str) -> None:
     say(
-        f"drain {workers}w: {count:,} orders ({row['done']:,} done, {row['error']:,} error) "
-        f"in {span:.1f}s = {rate:,.0f} orders/s; {result['left_queued']:,} still queued"
+        f"drain {label}: {result['processed']:,} orders ({result['done']:,} done, "
+        f"{result['error']:,} error) in {result['busy_seconds']:.1f}s = "
+        f"{result['orders_per_s']:,.0f} orders/s; {result['left_queued']:,} still queued"
     )
     say(
-        f"drain {workers}w: worker CPU seconds {cpu} in {wall:.1f}s, "
-        f"machine {pct(machine_busy)} busy"
+        f"drain {label}: {cores_text(result['cpu_seconds'], result['wall_seconds'])}; CPU ms per "
+        f"order {result['cpu_ms_per_order']}; "
+        f"{fmt(result['entries_per_worker_transaction'], 1)} entries per worker transaction"
     )
-    if first_error:
-        say(f"drain {workers}w: first error: {str(first_error)[:300]}")
-    return result
+    if result["first_error"]:
+        say(f"drain {label}: first error: {str(result['first_error'])[:300]}")
 
 
-async def clear_queue(conn: asyncpg.Connection[Any], servers: Servers) -> int:
-    """Drops what the 1-worker window left, rows and arq jobs, so that the 2-worker window
-    drains only its own fresh entries."""
-    import redis.asyncio as aioredis
+async def drain(bench: Bench) -> dict[str, Any]:
+    say(f"drain: probe, 1 worker on {PROBE_ENTRIES:,} entries, to size the backlog")
+    probe = await window(bench, 1, PROBE_ENTRIES, "probe")
+    _said(probe, "probe")
+    # From the enqueue on, the jobs' pick-up included: a short probe's first-to-last rate can
+    # run well above a window's, and an oversized backlog would overrun every window.
+    size = backlog_size(probe["orders_per_s_from_enqueue"], bench.config.drain_seconds)
+    say(f"drain: {size:,} entries for each of {', '.join(map(str, DRAIN_WORKERS))} worker(s)")
+    windows: dict[str, dict[str, Any]] = {}
+    for workers in DRAIN_WORKERS:
+        result = await window(bench, workers, size, f"{workers}w")
+        windows[str(workers)] = result
+        _said(result, f"{workers}w")
+    one = windows[str(DRAIN_WORKERS[0])]["orders_per_s"]
+    for result in windows.values():
+        result["ratio_to_one"] = round(result["orders_per_s"] / one, 2) if one else None
+    await clear_queue(bench.conn, bench.servers)
+    rss_peak: dict[str, float] = {}
+    for result in (probe, *windows.values()):
+        rss_peak.update(result["rss_mb"]["peak"])
+    return {
+        "probe": probe,
+        "entries": size,
+        "windows": windows,
+        "rss_mb": {"peak": rss_peak},
+    }
 
-    ids = [r["id"] for r in await conn.fetch("DELETE FROM inbound_queue RETURNING id")]
-    client = aioredis.from_url(servers.redis_url)  # type: ignore[no-untyped-call]
-    try:
-        await client.delete(servers.queue_name, servers.queue_name + ":health-check")
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            keys = [
-                f"arq:{kind}:{queue_id}"
-                for queue_id in chunk
-                for kind in ("job", "in-progress", "retry", "result")
-            ]
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-    return len(ids)
 
-
-def fresh_entries(one_worker_rate: float, drain_seconds: int) -> int:
-    """Enough entries that two workers at twice one worker's rate do not run dry within the
-    window, within bounds that keep the insert itself short."""
-    size = int(one_worker_rate * 2 * drain_seconds * 1.25)
-    return max(MIN_SQL_ENTRIES, min(MAX_SQL_ENTRIES, size))
-
-
-async def queue_fresh(conn: asyncpg.Connection[Any], count: int, run_id: str) -> tuple[int, float]:
-    """Copies of the body with fresh ids and externalIds, `enqueued_at = '-infinity'`, so
-    that the sweeper enqueues them when the workers start."""
-    body = json.dumps(seed_body())
-    started = time.monotonic()
-    await conn.execute(INSERT_QUEUED, body, run_id, DEMO_USER[0], count)
-    await conn.execute("ANALYZE inbound_queue")
-    return count, time.monotonic() - started
+def drain_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = [("entries per window", fmt(result["entries"]), "same fresh backlog each")]
+    for workers, w in result["windows"].items():
+        ratio = w["ratio_to_one"]
+        notes = [f"{ratio:.2f}x one worker" if ratio is not None else ""]
+        if workers == "2":
+            notes.append(f">= {TARGET_DRAIN_2:,.0f}/s ({met(w['orders_per_s'] >= TARGET_DRAIN_2)})")
+            notes.append(
+                f">= {TARGET_DRAIN_SCALING}x "
+                f"({met(ratio is not None and ratio >= TARGET_DRAIN_SCALING)})"
+            )
+        if w["error"] or w["left_queued"]:
+            notes.append(f"{w['error']:,} error, {w['left_queued']:,} left")
+        rows.append(
+            (f"drain orders/s, {workers} worker(s)", fmt(w["orders_per_s"], 1), "; ".join(notes))
+        )
+        rows.append(
+            (
+                f"  cores busy, {workers} worker(s)",
+                ", ".join(f"{k} {v}" for k, v in w["cores"].items() if v is not None),
+                "CPU ms per order: "
+                + ", ".join(f"{k} {v}" for k, v in w["cpu_ms_per_order"].items() if v is not None)
+                + f"; machine {fmt((w['machine_cpu_busy'] or 0) * 100)}% busy",
+            )
+        )
+    return rows

@@ -11,13 +11,16 @@ import contextlib
 import json
 import os
 import platform
+import time
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from bench.config import RESULTS_DIR, TARGET_DRAIN_2, TARGET_P99_MS, TARGET_RATIO, usable_cpus
-from bench.servers import Servers
+from bench.config import RESULTS_DIR, TARGET_P99_MS, TARGET_RATIO, usable_cpus
+from bench.servers import Servers, busy_fraction, machine_ticks
+
+OTHER_LOAD_SECONDS = 2.0
 
 
 def cpu_model() -> str:
@@ -26,6 +29,14 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return "unknown"
+
+
+def other_load(seconds: float = OTHER_LOAD_SECONDS) -> float | None:
+    """The share of the machine's CPUs busy before the run starts anything: on a shared
+    machine, what else is running, which every figure then competes with."""
+    before = machine_ticks()
+    time.sleep(seconds)
+    return busy_fraction(before, machine_ticks())
 
 
 async def machine(conn: asyncpg.Connection[Any], servers: Servers) -> dict[str, Any]:
@@ -49,72 +60,82 @@ async def machine(conn: asyncpg.Connection[Any], servers: Servers) -> dict[str, 
     }
 
 
-def _fmt(value: float | int | None, digits: int = 0) -> str:
+Row = tuple[str, str, str]  # figure, value, target or note
+
+
+def fmt(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "-"
     return f"{value:,.{digits}f}"
 
 
-def print_table(results: dict[str, Any]) -> None:
+def met(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
+def ingest_rows(results: dict[str, Any]) -> list[Row]:
+    """The ingest phase beside the ceiling, as the table has always shown them."""
     ing = results["ingest"]
-    ceil = results["ceiling"]
-    one, two = results["drain"]["workers_1"], results["drain"]["workers_2"]
     lat = ing["latency_ms"]
-    ratio = results["ratio"]
-
-    def met(ok: bool) -> str:
-        return "met" if ok else "not met"
-
-    rows = [
+    ratio = results.get("ratio")
+    ratio_ok = ratio is not None and ratio >= TARGET_RATIO
+    return [
         ("generator", ing["generator_label"], ""),
         ("concurrency", str(ing["concurrency"]), ""),
         ("API processes", str(ing.get("api_processes", 1)), ""),
-        ("seconds", _fmt(ing["seconds"], 1), ""),
+        ("seconds", fmt(ing["seconds"], 1), ""),
         (
             "accepted/s",
-            _fmt(ing["accepted_per_s"], 1),
-            f">= {TARGET_RATIO}x ceiling ({met(ratio >= TARGET_RATIO)})",
+            fmt(ing["accepted_per_s"], 1),
+            f">= {TARGET_RATIO}x ceiling ({met(ratio_ok)})",
         ),
         (
             "latency p50 / p99 / max ms",
             f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['max']:.1f}",
             f"p99 <= {TARGET_P99_MS:.0f} ms ({met(lat['p99'] <= TARGET_P99_MS)})",
         ),
-        ("errors (non-202)", _fmt(ing["errors"]), ""),
+        ("errors (non-202)", fmt(ing["errors"]), ""),
         ("rows stored / 202s", f"{ing['rows_stored']:,} / {ing['accepted']:,}", ""),
         (
-            "ceiling tps (pgbench)",
-            _fmt(ceil["tps"], 1),
-            f"synchronous_commit={ceil['synchronous_commit']}",
-        ),
-        (
             "ratio ingest/ceiling",
-            f"{ratio:.2f}x",
-            f">= {TARGET_RATIO}x ({met(ratio >= TARGET_RATIO)})",
-        ),
-        (
-            "drain orders/s, 1 worker",
-            _fmt(one["orders_per_s"], 1),
-            f"{one['done']:,} done, {one['error']:,} error",
-        ),
-        (
-            "drain orders/s, 2 workers",
-            _fmt(two["orders_per_s"], 1),
-            f">= {TARGET_DRAIN_2:,.0f} ({met(two['orders_per_s'] >= TARGET_DRAIN_2)}); "
-            f"{two['done']:,} done, {two['error']:,} error",
+            "-" if ratio is None else f"{ratio:.2f}x",
+            f">= {TARGET_RATIO}x ({met(ratio_ok)})",
         ),
     ]
+
+
+def ceiling_rows(results: dict[str, Any]) -> list[Row]:
+    ceil = results["ceiling"]
+    return [
+        (
+            "ceiling tps (pgbench)",
+            fmt(ceil["tps"], 1),
+            f"synchronous_commit={ceil['synchronous_commit']}, fsync={ceil['fsync']}",
+        )
+    ]
+
+
+def print_table(results: dict[str, Any], sections: list[tuple[str, list[Row]]]) -> None:
+    """One table: a heading line per phase, then its figures, each beside its target."""
+    rows = [row for _, section in sections for row in section]
+    if not rows:
+        print("bench: no figures", flush=True)
+        return
     width = [max(len(r[i]) for r in rows) for i in range(2)]
     m = results["machine"]
+    other = results.get("busy_before_run")
     print(flush=True)
     print(
-        f"OrderHub ingest benchmark  {results['started_at']}  nproc {m['nproc']}, "
+        f"OrderHub benchmark  {results['started_at']}  nproc {m['nproc']}, "
         f"Python {m['python']}, PostgreSQL {m['postgres']}, Redis {m['redis']} ({m['servers']})"
+        + ("" if other is None else f"; machine {other:.0%} busy before the run")
     )
     print(f"{'figure':<{width[0]}}  {'value':>{width[1]}}  target / note")
-    print(f"{'-' * width[0]}  {'-' * width[1]}  {'-' * 40}")
-    for name, value, note in rows:
-        print(f"{name:<{width[0]}}  {value:>{width[1]}}  {note}")
+    for title, section in sections:
+        print(f"{'-' * width[0]}  {'-' * width[1]}  {'-' * 40}")
+        print(f"[{title}]")
+        for name, value, note in section:
+            print(f"{name:<{width[0]}}  {value:>{width[1]}}  {note}".rstrip())
     print(flush=True)
 
 
@@ -122,7 +143,7 @@ def save(results: dict[str, Any], stamp: str) -> Path:
     """Written to a .tmp file first and renamed, so that an interrupted run leaves no half file
     among the results."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"ingest-{stamp}.json"
+    path = RESULTS_DIR / f"bench-{stamp}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     tmp.replace(path)

@@ -1,13 +1,16 @@
-"""One benchmark run, in the order it takes (see bench/README.md):
+"""One benchmark run: the phases BENCH_PHASES selects, always in this order (bench/README.md):
 
 1. set-up: private servers (bench.servers), the schema, demo catalogue and user admin/admin,
-   the machine's facts (bench.report), the WAL warm-up on the embedded server (bench.ingest),
-   and `orderhub serve` with no worker;
-2. ingest: `mode=async` POSTs from a separate load generator (bench.ingest), then the API
-   is stopped;
-3. ceiling: pgbench inserting the same body into a copy of inbound_queue (bench.ceiling);
-4. drains: the queue drained by one worker, then a fresh backlog by two (bench.drain);
-5. the table printed and every figure saved as JSON (bench.report).
+   the machine's facts (bench.report), the WAL warm-up on the embedded server (bench.ingest);
+2. ingest: `mode=async` POSTs from a separate load generator at the API alone (bench.ingest);
+3. ceiling, whenever ingest or capacity runs: pgbench inserting the same body into a copy of
+   inbound_queue (bench.ceiling), which every ratio divides by;
+4. capacity: the API and two workers under the same load (bench.capacity);
+5. latency: fixed offered rates, open loop, with the API and two workers (bench.latency);
+6. drain: 1, 2 and 4 workers on the same fresh backlog, no API (bench.drain);
+7. memory: bad input against a running API (bench.memory_phase); every phase samples RSS;
+8. reads: bench.reads, when it is there;
+9. the table printed and every figure saved as JSON (bench.report).
 
 Every process the run starts is stopped by its pid, and the servers and their folder go with
 it, so that a run leaves nothing behind but its results.
@@ -18,58 +21,127 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import importlib
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import aiohttp
 import asyncpg
 
 from app.cli.database import prepare_database
 from app.cli.embedded import free_port
+from bench import config as targets
+from bench.backlog import clear_queue
+from bench.capacity import capacity, capacity_rows
 from bench.ceiling import ceiling
-from bench.config import (
-    REPO_ROOT,
-    RESULTS_DIR,
-    TARGET_DRAIN_2,
-    TARGET_P99_MS,
-    TARGET_RATIO,
-    Config,
-)
-from bench.drain import clear_queue, drain, fresh_entries, queue_fresh
+from bench.config import REPO_ROOT, RESULTS_DIR, Config
+from bench.drain import drain, drain_rows
 from bench.ingest import ingest, warm_wal
+from bench.latency import latency, latency_rows
+from bench.memory import RssSampler
+from bench.memory_phase import memory, memory_rows
 from bench.progress import say
-from bench.report import machine, print_table, save
-from bench.servers import Processes, Servers, servers, stop_async
+from bench.report import Row, ceiling_rows, ingest_rows, machine, other_load, print_table, save
+from bench.servers import Processes, Servers, postgres_pid, servers
+from bench.stack import Bench, Stack
 
-READY_TIMEOUT = 60.0
+
+def target_figures() -> dict[str, float]:
+    """bench.config's TARGET_* constants, for the JSON."""
+    return {
+        name.removeprefix("TARGET_").lower(): value
+        for name, value in vars(targets).items()
+        if name.startswith("TARGET_")
+    }
 
 
-async def wait_ready(base_url: str, api: subprocess.Popen[bytes], procs: Processes) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while time.monotonic() < deadline:
-            if api.poll() is not None:
-                raise RuntimeError(
-                    f"orderhub serve exited with {api.returncode}:\n{procs.tail('api')}"
-                )
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with session.get(base_url + "/ready") as response:
-                    if response.status == 200:
-                        say("API ready")
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{base_url}/ready did not answer 200 within {READY_TIMEOUT:.0f}s")
+def load_reads() -> ModuleType | None:
+    """bench.reads when it imports; someone else writes it, so a run must not depend on it.
+    Imported before any server starts, so that a broken one costs no run."""
+    try:
+        return importlib.import_module("bench.reads")
+    except Exception as exc:  # not there yet, or not finished
+        say(f"reads: not available yet ({type(exc).__name__}: {exc})")
+        return None
+
+
+async def run_ingest(bench: Bench) -> dict[str, Any]:
+    stack = Stack(bench, "ingest")
+    try:
+        await stack.start_api()
+        rss = RssSampler(stack.pids)
+        async with rss.running():
+            result = await ingest(
+                bench.config,
+                bench.conn,
+                bench.base_url,
+                stack.processes["api"],
+                bench.workdir,
+                bench.run_id,
+                bench.profile_dir,
+            )
+        result["rss_mb"] = {"peak": rss.peak, "last": rss.last}
+        say("ingest: stopping the API")
+    finally:
+        await stack.stop()
+    return result
+
+
+async def run_phases(bench: Bench, results: dict[str, Any], reads: ModuleType | None) -> None:
+    config = bench.config
+    timed: dict[str, float] = results["phase_seconds"]
+
+    async def phase(name: str, body: Callable[[], Awaitable[Any]]) -> None:
+        began = time.monotonic()
+        results[name] = await body()
+        timed[name] = round(time.monotonic() - began, 1)
+        say(f"{name}: phase took {timed[name]:.0f}s")
+
+    async def fresh(name: str, body: Callable[[Bench], Awaitable[Any]]) -> None:
+        """A phase that starts on an empty queue: what the last one left is removed first."""
+        removed = await clear_queue(bench.conn, bench.servers)
+        if removed:
+            say(f"{name}: removed {removed:,} entries an earlier phase left queued")
+        await phase(name, lambda: body(bench))
+
+    if "ingest" in config.phases:
+        await phase("ingest", lambda: run_ingest(bench))
+    if config.needs_ceiling:
+        await phase(
+            "ceiling",
+            lambda: ceiling(config, bench.conn, bench.servers.dsn, bench.workdir, bench.run_id),
+        )
+        if "ingest" in results:
+            results["ratio"] = round(
+                results["ingest"]["accepted_per_s"] / results["ceiling"]["tps"], 3
+            )
+    if "capacity" in config.phases:
+        tps = results["ceiling"]["tps"]
+        await fresh("capacity", lambda b: capacity(b, tps))
+    if "latency" in config.phases:
+        await fresh("latency", latency)
+    if "drain" in config.phases:
+        await fresh("drain", drain)
+    if "memory" in config.phases:
+        await fresh("memory", memory)
+    if "reads" in config.phases and reads is not None:
+        await fresh("reads", lambda _: reads.reads_phase(config))
 
 
 async def run(
-    config: Config, servers: Servers, workdir: Path, run_id: str, stamp: str
+    config: Config,
+    servers: Servers,
+    workdir: Path,
+    run_id: str,
+    stamp: str,
+    reads: ModuleType | None,
 ) -> dict[str, Any]:
     say("preparing the database: schema, demo catalogue, user admin/admin")
     await prepare_database(servers.dsn, demo=True)
@@ -91,49 +163,26 @@ async def run(
     if config.profile:
         profile_dir.mkdir(parents=True, exist_ok=True)
     procs = Processes(env, log_dir)
+    bench = Bench(
+        config, conn, servers, procs, f"http://127.0.0.1:{port}", workdir, run_id, profile_dir
+    )
     results: dict[str, Any] = {
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "config": asdict(config),
-        "targets": {
-            "ingest_ratio_to_ceiling": TARGET_RATIO,
-            "ingest_p99_ms": TARGET_P99_MS,
-            "drain_orders_per_s_2_workers": TARGET_DRAIN_2,
-        },
+        "targets": target_figures(),
+        "phase_seconds": {},
     }
     try:
         results["machine"] = await machine(conn, servers)
+        bench.postgres_pid = await postgres_pid(conn)
         if servers.kind.startswith("embedded postgres"):
             results["wal_warmup"] = await warm_wal(conn)
-        base_url = f"http://127.0.0.1:{port}"
-        say(
-            f"starting orderhub serve on {base_url}, "
-            f"{config.api_processes} process(es), no worker yet"
-        )
-        api = procs.start("api", "serve")
-        await wait_ready(base_url, api, procs)
-
-        results["ingest"] = await ingest(config, conn, base_url, api, workdir, run_id, profile_dir)
-        say("stopping the API")
-        await stop_async(procs, api)
-        results["ceiling"] = await ceiling(config, conn, servers.dsn, workdir, run_id)
-        results["ratio"] = round(results["ingest"]["accepted_per_s"] / results["ceiling"]["tps"], 3)
-
-        one = await drain(config, conn, procs, 1, profile_dir)
-        cleared = await clear_queue(conn, servers)
-        if cleared:
-            say(f"drain: removed {cleared:,} entries the 1-worker window left queued")
-        size = fresh_entries(one["orders_per_s"], config.drain_seconds)
-        inserted, took = await queue_fresh(conn, size, run_id)
-        say(f"drain: inserted {inserted:,} queued entries with SQL in {took:.1f}s")
-        two = await drain(config, conn, procs, 2, profile_dir)
-        one["removed_after_window"] = cleared
-        two["inserted_with_sql"] = inserted
-        results["drain"] = {"workers_1": one, "workers_2": two}
+        await run_phases(bench, results, reads)
     except BaseException:
-        for name in ("api", "worker1-1", "worker2-1", "worker2-2"):
-            tail = procs.tail(name, 10)
+        for log in sorted(log_dir.glob("*.log")):
+            tail = procs.tail(log.stem, 10)
             if tail:
-                say(f"last lines of {name}.log:\n{tail}")
+                say(f"last lines of {log.name}:\n{tail}")
         raise
     finally:
         await asyncio.to_thread(procs.stop_all)
@@ -144,22 +193,60 @@ async def run(
     return results
 
 
+def sections(results: dict[str, Any], reads: ModuleType | None) -> list[tuple[str, list[Row]]]:
+    """The table's parts, in run order, for the phases that ran."""
+    out: list[tuple[str, list[Row]]] = []
+    if "ingest" in results:
+        out.append(("ingest", ingest_rows(results)))
+    if "ceiling" in results:
+        out.append(("ceiling", ceiling_rows(results)))
+    for name, rows_of in (
+        ("capacity", capacity_rows),
+        ("latency", latency_rows),
+        ("drain", drain_rows),
+    ):
+        if name in results:
+            out.append((name, rows_of(results[name])))
+    memory_section = memory_rows(results)
+    if memory_section:
+        out.append(("memory", memory_section))
+    if "reads" in results and reads is not None:
+        reads_section: list[Row] = [
+            (str(r["figure"]), str(r["value"]), str(r["target"]))
+            for r in reads.reads_rows(results["reads"])
+        ]
+        out.append(("reads", reads_section))
+    return out
+
+
 def main() -> int:
     config = Config.from_env()
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_id = f"{stamp.replace('-', '')}{uuid.uuid4().hex[:6]}"
     say(
-        f"ingest benchmark: BENCH_SECONDS={config.seconds} BENCH_CONCURRENCY={config.concurrency}"
-        f" BENCH_DRAIN_SECONDS={config.drain_seconds} BENCH_GENERATOR={config.generator}"
-        f" BENCH_PROFILE={int(config.profile)}"
+        f"benchmark: BENCH_PHASES={','.join(config.phases)} BENCH_SECONDS={config.seconds} "
+        f"BENCH_CONCURRENCY={config.concurrency} BENCH_DRAIN_SECONDS={config.drain_seconds} "
+        f"BENCH_LATENCY_SECONDS={config.latency_seconds} "
+        f"BENCH_LATENCY_RATES={','.join(map(str, config.latency_rates))} "
+        f"BENCH_GENERATOR={config.generator} BENCH_API_PROCESSES={config.api_processes} "
+        f"BENCH_PROFILE={int(config.profile)}"
     )
+    reads = load_reads() if "reads" in config.phases else None
+    began = time.monotonic()
+    busy_before = other_load()
+    say(f"machine {busy_before or 0:.0%} busy before the run (other load)")
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-bench-"))
     try:
         with servers(workdir, run_id) as found:
-            results = asyncio.run(run(config, found, workdir, run_id, stamp))
+            results = asyncio.run(run(config, found, workdir, run_id, stamp, reads))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print_table(results)
+    results["wall_seconds"] = round(time.monotonic() - began, 1)
+    results["busy_before_run"] = busy_before
+    print_table(results, sections(results, reads))
     path = save(results, stamp)
-    say(f"figures saved to {path.relative_to(REPO_ROOT)}")
+    say(
+        f"figures saved to {path.relative_to(REPO_ROOT)}; "
+        f"the run took {results['wall_seconds']:.0f}s"
+    )
     return 0

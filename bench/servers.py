@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -193,3 +194,43 @@ def busy_fraction(before: tuple[int, int] | None, after: tuple[int, int] | None)
     if before is None or after is None or after[1] == before[1]:
         return None
     return round((after[0] - before[0]) / (after[1] - before[1]), 3)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name (which may hold spaces), None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def parent_pid(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
+
+
+def cpu_seconds_with_reaped(pid: int) -> float | None:
+    """cpu_seconds plus what its children that have exited used (cutime, cstime)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds of a server's process tree: the postmaster, its live backends and those that
+    have exited (the postmaster reaps them, so theirs is in its cutime). Unlike
+    tree_cpu_seconds, a backend that ends within a window still counts."""
+    total = cpu_seconds_with_reaped(pid)
+    if total is None:
+        return None
+    return total + sum(cpu_seconds_with_reaped(child) or 0.0 for child in child_pids(pid))
+
+
+async def postgres_pid(conn: asyncpg.Connection[Any]) -> int | None:
+    """The postmaster's pid, as the parent of this connection's backend: the same for the
+    embedded server and a local DATABASE_URL (whose tree then holds every database's
+    backends), None when /proc doesn't show it (a remote server)."""
+    backend: int = await conn.fetchval("SELECT pg_backend_pid()")
+    parent = parent_pid(backend)
+    return parent if parent and parent > 1 else None
