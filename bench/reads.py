@@ -243,6 +243,10 @@ def _target(name: str, size: int, largest: int) -> float | None:
     return None
 
 
+def _met(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
 def reads_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Table rows: each read's p50/p99 per size, the absolute targets at the largest size, and
     how much the p99 grew from the smallest size (target at most TARGET_GROWTH times)."""
@@ -257,24 +261,19 @@ def reads_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             p99 = figures["p99_us"] / 1000
             target = _target(name, size, largest)
             value = f"p50 {figures['p50_us'] / 1000:.2f} / p99 {p99:.2f} ms"
-            growth = ""
+            verdicts = []
+            if target is not None:
+                verdicts.append(f"p99 <= {target:g} ms ({_met(p99 <= target)})")
             same = base.get(name) if not name.startswith("sn offset") else None
             if size != smallest and same:
-                growth = f", {p99 / max(same['p99_us'] / 1000, 0.001):.1f}x the {smallest:,} p99"
+                growth = p99 / max(same["p99_us"] / 1000, 0.001)
+                value += f", {growth:.1f}x the {smallest:,} p99"
+                verdicts.append(f"<= {TARGET_GROWTH:g}x ({_met(growth <= TARGET_GROWTH)})")
             rows.append(
                 {
                     "figure": f"reads {size:,}: {name}",
-                    "value": value + growth,
-                    "target": "-"
-                    if target is None and not growth
-                    else " ".join(
-                        part
-                        for part in (
-                            f"p99 <= {target:g} ms" if target is not None else "",
-                            f"<= {TARGET_GROWTH:g}x" if growth else "",
-                        )
-                        if part
-                    ),
+                    "value": value,
+                    "target": ", ".join(verdicts) or "-",
                 }
             )
         rss = result["sizes"][str(size)]["api_rss_mb"]
