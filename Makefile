@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit lint bench venv clean
+.PHONY: run test test-unit lint bench venv clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,19 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/orderhub dev
 
-test: $(STAMP)
+# The console's browser tests drive the Debian package chromium (Playwright's own browser
+# download is never used); as root with apt-get it is installed when missing, else those
+# tests are skipped and say so.
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chromium:
+	@command -v /usr/bin/chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 \
+		|| { echo "test: installing chromium with apt-get ..."; \
+		     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+		     || { apt-get update -qq >/dev/null 2>&1 \
+		          && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } \
+		     || echo "test: could not install chromium; the console's browser tests are skipped"; }
 
 # The pure tests only (tests/unit): no server, a few seconds.
 test-unit: $(STAMP)

@@ -180,7 +180,7 @@ SETTINGS: tuple[Setting, ...] = (
         "7",
         _positive_int,
         "Days a done inbound entry stays readable in the queue history "
-        "(errors stay until retried).",
+        "(errors stay until retried), and a send given up on the console's Outbound page.",
     ),
     Setting(
         "ORDERHUB_QUEUE_NAME",
@@ -239,6 +239,18 @@ SETTINGS: tuple[Setting, ...] = (
         "300",
         _positive_float,
         "Longest wait a throttled sign-in is given; the wait doubles per failure up to it.",
+    ),
+    Setting(
+        "ORDERHUB_CONSOLE_SESSION_SECONDS",
+        "28800",
+        _positive_float,
+        "How long a console sign-in lasts at most, however busy (8 hours by default).",
+    ),
+    Setting(
+        "ORDERHUB_CONSOLE_IDLE_SECONDS",
+        "1800",
+        _positive_float,
+        "A console session not used for this long ends (30 minutes by default).",
     ),
     Setting(
         "STUB_HOST", "127.0.0.1", str, "Address the SOM/TOM stub (`orderhub stub`) listens on."
@@ -356,6 +368,8 @@ class Settings:
     orderhub_signin_failures: int
     orderhub_signin_window_seconds: float
     orderhub_signin_max_delay_seconds: float
+    orderhub_console_session_seconds: float
+    orderhub_console_idle_seconds: float
     stub_host: str
     stub_port: int
     stub_user: str

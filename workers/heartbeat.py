@@ -1,16 +1,33 @@
-"""Each worker says it is alive every few seconds, so operators can count live workers."""
+"""Each worker says it is alive every few seconds, so operators can count live workers, and
+reports its circuit breakers with it (app/domain/worker_reports.py says how they are read)."""
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from typing import Any
 
-HEARTBEAT_TTL_SECONDS = 30
+from redis.exceptions import RedisError
+
+from app.domain.worker_reports import (
+    REPORT_TTL_SECONDS,
+    alive_since,
+    breakers_key,
+    encode_breakers,
+    workers_key,
+)
+from workers import breakers
+
+HEARTBEAT_TTL_SECONDS = REPORT_TTL_SECONDS
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def heartbeat_key(queue_name: str) -> str:
-    return f"{queue_name}:worker:{socket.gethostname()}:{os.getpid()}"
+    return f"{queue_name}:worker:{worker_name()}"
 
 
 def heartbeat_pattern(queue_name: str) -> str:
@@ -18,4 +35,40 @@ def heartbeat_pattern(queue_name: str) -> str:
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
-    await ctx["redis"].set(heartbeat_key(ctx["queue_name"]), "1", ex=HEARTBEAT_TTL_SECONDS)
+    """The key of old, the entry in the workers' set (stale entries of dead workers dropped
+    on the way) and the breaker report, in one round trip."""
+    queue = ctx["queue_name"]
+    now = time.time()
+    pipe = ctx["redis"].pipeline(transaction=False)
+    pipe.set(heartbeat_key(queue), "1", ex=HEARTBEAT_TTL_SECONDS)
+    pipe.zadd(workers_key(queue), {worker_name(): now})
+    pipe.zremrangebyscore(workers_key(queue), "-inf", alive_since(now))
+    pipe.set(
+        breakers_key(queue, worker_name()),
+        encode_breakers(breakers.states(worker_name())),
+        ex=REPORT_TTL_SECONDS,
+    )
+    await pipe.execute()
+
+
+async def report_breakers(ctx: dict[str, Any]) -> None:
+    """Between heartbeats, when a breaker opened or closed: the page shows it at once. A
+    report that can't be written waits for the next heartbeat; the send goes on."""
+    queue = ctx["queue_name"]
+    try:
+        await ctx["redis"].set(
+            breakers_key(queue, worker_name()),
+            encode_breakers(breakers.states(worker_name())),
+            ex=REPORT_TTL_SECONDS,
+        )
+    except (RedisError, OSError):
+        return  # a report is a hint: the send must not fail for it
+
+
+async def farewell(ctx: dict[str, Any]) -> None:
+    """On shutdown: this worker no longer counts as alive."""
+    queue = ctx["queue_name"]
+    pipe = ctx["redis"].pipeline(transaction=False)
+    pipe.delete(heartbeat_key(queue), breakers_key(queue, worker_name()))
+    pipe.zrem(workers_key(queue), worker_name())
+    await pipe.execute()

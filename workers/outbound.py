@@ -20,24 +20,11 @@ from app.services import outbound as outbound_service
 from app.services.jobs import SEND_OUTBOUND, send_job_id
 from app.store import db
 from app.store import outbound as outbound_store
+from workers.breakers import breaker
+from workers.heartbeat import report_breakers
 
 log = logs.get("orderhub.worker.outbound")
 SWEEP_BATCH = 1000
-
-
-# The breakers of this process, one per fulfilment system. Not in `ctx`: arq gives every job
-# a copy of the worker's context, so a breaker kept there would forget each failure.
-_BREAKERS: dict[tuple[str, str, int, float], CircuitBreaker] = {}
-
-
-def breaker(ctx: dict[str, Any], target: str) -> CircuitBreaker:
-    settings = ctx["settings"]
-    threshold = settings.orderhub_breaker_threshold
-    cooldown = settings.orderhub_breaker_cooldown_seconds
-    key = (target, settings.target(target)[0], threshold, cooldown)
-    if key not in _BREAKERS:
-        _BREAKERS[key] = CircuitBreaker(threshold, cooldown)
-    return _BREAKERS[key]
 
 
 async def _post(
@@ -100,20 +87,35 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
     outcome = classify_send(status)
     log.info("outbound_sent", attempt=attempts, status=status, outcome=outcome, **fields)
     if outcome == "accepted":
-        circuit.success()
+        await _breaker_outcome(ctx, circuit, failed=False)
         async with ctx["pool"].acquire() as conn:
             await outbound_service.sent(conn, send, attempts)
         return "sent"
     if outcome == "retry":
-        circuit.failure()
+        await _breaker_outcome(ctx, circuit, failed=True)
         if attempts < settings.orderhub_outbound_max_attempts:
+            async with ctx["pool"].acquire() as conn:
+                await outbound_service.send_failed(conn, send, attempts, reason)
             raise Retry(defer=retry_delay(attempts))
     else:
-        circuit.success()  # the system answered: it is up, it refused this one
+        # the system answered: it is up, it refused this one
+        await _breaker_outcome(ctx, circuit, failed=False)
     async with ctx["pool"].acquire() as conn:
         await outbound_service.given_up(conn, send, attempts, reason)
     log.warning("outbound_given_up", attempt=attempts, reason=reason, **fields)
     return "given up"
+
+
+async def _breaker_outcome(ctx: dict[str, Any], circuit: CircuitBreaker, *, failed: bool) -> None:
+    """Counts the outcome; a breaker that opened or closed is reported at once rather than at
+    the next heartbeat."""
+    was_open = circuit.is_open
+    if failed:
+        circuit.failure()
+    else:
+        circuit.success()
+    if circuit.is_open != was_open:
+        await report_breakers(ctx)
 
 
 async def sweep_outbound(ctx: dict[str, Any]) -> int:

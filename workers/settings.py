@@ -14,7 +14,7 @@ from app import logs
 from app.services.jobs import PROCESS_INBOUND, SEND_OUTBOUND, deserialize, serialize
 from app.settings import Settings
 from app.store import db
-from workers.heartbeat import heartbeat, heartbeat_key
+from workers.heartbeat import farewell, heartbeat
 from workers.inbound import process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
 from workers.outbound import send_outbound, sweep_outbound
@@ -46,7 +46,7 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             await ctx["pool"].close()
         if "http" in ctx:
             await ctx["http"].close()
-        await ctx["redis"].delete(heartbeat_key(settings.orderhub_queue_name))
+        await farewell(ctx)
         log.info("worker_stopped")
 
     async def on_job_start(ctx: dict[str, Any]) -> None:

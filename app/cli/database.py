@@ -16,12 +16,28 @@ import asyncpg
 from app.cli.embedded import EmbeddedPostgres
 from app.domain.catalog_file import parse_catalog
 from app.domain.passwords import hash_password
-from app.domain.roles import ALL_ROLES, INTEGRATOR
+from app.domain.roles import (
+    ALL_ROLES,
+    FULFILLMENT_MANAGER,
+    FULFILMENT_AGENT,
+    INTEGRATOR,
+    SERVICE_ORDER_AGENT,
+    SERVICE_ORDER_MANAGER,
+)
 from app.services.recorded import import_recorded
 from app.settings import Settings
 from app.store import catalog, db, schema, users
 
 DEMO_USER = ("admin", "admin")
+# One demo user per role, password = name, so that the console (docs/console.md) can be tried
+# as each: the four agent and manager roles sign in to it, the integrator is turned away.
+DEMO_ROLE_USERS: tuple[tuple[str, str, str], ...] = (
+    ("fulfilment-agent", "fulfilment-agent", FULFILMENT_AGENT),
+    ("fulfillment-manager", "fulfillment-manager", FULFILLMENT_MANAGER),
+    ("service-order-agent", "service-order-agent", SERVICE_ORDER_AGENT),
+    ("service-order-manager", "service-order-manager", SERVICE_ORDER_MANAGER),
+    ("integrator", "integrator", INTEGRATOR),
+)
 # The stub's callbacks authenticate as this integration user (STUB_CALLBACK_USER's default).
 STUB_CALLBACK_USER = ("stub-callback", "stub-callback")
 DEMO_CATALOG = resources.files("app") / "demo" / "catalog.json"
@@ -92,6 +108,7 @@ async def prepare_database(dsn: str, *, demo: bool) -> None:
             for name, password, roles in (
                 (*DEMO_USER, sorted(ALL_ROLES)),
                 (*STUB_CALLBACK_USER, [INTEGRATOR]),
+                *((name, password, [role]) for name, password, role in DEMO_ROLE_USERS),
             ):
                 if await users.get(conn, name) is None:
                     await users.upsert(conn, name, hash_password(password), roles)

@@ -7,7 +7,7 @@ import os
 from dataclasses import replace
 
 from app.cli.children import Children, Stop, stopping_on_signals
-from app.cli.database import prepare_database
+from app.cli.database import DEMO_ROLE_USERS, prepare_database
 from app.cli.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.settings import Settings
 
@@ -70,6 +70,10 @@ def run_dev(settings: Settings) -> int:
             _say(f"Stub     {stub}  (SOM: {stub}/som/serviceOrder, TOM: {stub}/tom/serviceOrder)")
             if embedded_pg is not None:
                 _say("demo credentials: admin / admin (every role)")
+                _say(
+                    f"console  {base}/console  (admin, or one user per role: "
+                    f"{', '.join(name for name, _, _ in DEMO_ROLE_USERS)}; password = user name)"
+                )
             _say("Ctrl-C stops everything")
             return children.wait_for_exit()
     except Stop as stop:

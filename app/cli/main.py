@@ -17,7 +17,7 @@ from app.cli.queue import add_commands as add_queue_commands
 from app.domain.catalog import CatalogError
 from app.domain.catalog_file import parse_catalog
 from app.domain.passwords import hash_password
-from app.domain.roles import ALL_ROLES
+from app.domain.roles import ALL_ROLES, CONSOLE_ROLES, INTEGRATOR, ROLE_PURPOSES
 from app.settings import SETTINGS, Settings, SettingsError
 
 
@@ -282,8 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_sub.add_parser(
         "add",
         help="Create a user, or replace its password and roles.",
-        description="Create a user, or replace its password and roles. Without DATABASE_URL, "
-        "the embedded server under ORDERHUB_DATA_DIR is used.",
+        description="Create a user, or replace its password and roles. The agent and manager "
+        f"roles ({', '.join(sorted(CONSOLE_ROLES))}) sign in to the console at /console and "
+        f"may initiate and revise outbound requests; {INTEGRATOR} calls the Open API. A new "
+        "password ends the user's console sessions. Without DATABASE_URL, the embedded server "
+        "under ORDERHUB_DATA_DIR is used.",
     )
     add.add_argument("name", help="user name for HTTP Basic authentication")
     add.add_argument("--password", required=True, help="the user's password (stored as scrypt)")
@@ -292,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ROLE",
-        help=f"a role to grant; repeatable. Known: {', '.join(sorted(ALL_ROLES))}",
+        help="a role to grant; repeatable. "
+        + "; ".join(f"{role}: {ROLE_PURPOSES[role]}" for role in sorted(ALL_ROLES)),
     )
     add.set_defaults(func=_user_add)
 

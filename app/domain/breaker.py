@@ -38,3 +38,12 @@ class CircuitBreaker:
     @property
     def is_open(self) -> bool:
         return self.opened_at is not None
+
+    def status(self) -> tuple[str, float]:
+        """("closed" | "open" | "half_open", seconds until a trial send may go), read without
+        changing anything, for the workers' breaker report: half-open means the cool-down is
+        over and the next send is the trial."""
+        if self.opened_at is None:
+            return "closed", 0.0
+        remaining = self.opened_at + self.cooldown - self.clock()
+        return ("open", remaining) if remaining > 0 else ("half_open", 0.0)

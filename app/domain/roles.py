@@ -13,3 +13,17 @@ OPERATOR_ROLES: Final = frozenset(
     {FULFILMENT_AGENT, FULFILLMENT_MANAGER, SERVICE_ORDER_AGENT, SERVICE_ORDER_MANAGER}
 )
 ALL_ROLES: Final = frozenset({INTEGRATOR, *OPERATOR_ROLES})
+
+# May sign in to the console (docs/console.md) and take its actions: the agents and managers of
+# the contract's procedure, the same people the operator API serves. An integration user signs
+# in to nothing: it talks to the API with HTTP Basic.
+CONSOLE_ROLES: Final = OPERATOR_ROLES
+
+ROLE_PURPOSES: Final = {
+    INTEGRATOR: "the Service Order Open API and the standard TMF641 API (integrations)",
+    FULFILMENT_AGENT: "agent: console, outbound requests, operator API",
+    FULFILLMENT_MANAGER: "manager: console, outbound requests, operator API",
+    SERVICE_ORDER_AGENT: "agent: console, outbound requests, operator API",
+    SERVICE_ORDER_MANAGER: "manager: console, outbound requests, operator API",
+}
+"""What each role opens, for `orderhub user add --help` and the console's refusal page."""

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from app.http import (
+    console,
     health,
     inbound,
     keys,
@@ -56,7 +57,7 @@ async def _accept_writer(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[middlewares.api],
+        middlewares=[middlewares.api, console.middleware],
         client_max_size=settings.orderhub_max_body_bytes,
     )
     app[keys.SETTINGS] = settings
@@ -74,4 +75,5 @@ def create_app(settings: Settings) -> web.Application:
     openapi.setup(app)
     inbound.setup(app)
     outbound.setup(app)
+    console.setup(app)
     return app

@@ -68,7 +68,7 @@ async def _sign_in(request: web.Request, cache_key: bytes) -> User:
         name, password = _credentials(request)
         checked_name = name
         return await request.app[keys.AUTH_CACHE].verified(
-            cache_key, lambda: _verify(request, checked_name, password, address)
+            cache_key, lambda: verify_credentials(request, checked_name, password, address)
         )
     except ApiError as exc:
         if exc.kind is not ErrorKind.MISSING_CREDENTIALS:
@@ -93,7 +93,9 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-async def _verify(request: web.Request, name: str, password: str, address: str) -> StoredUser:
+async def verify_credentials(
+    request: web.Request, name: str, password: str, address: str
+) -> StoredUser:
     """The throttle first: a throttled attempt reads no row and runs no KDF."""
     throttle = SignInThrottle.from_settings(request.app[keys.REDIS], request.app[keys.SETTINGS])
     await throttle.admit(name, address)

@@ -23,7 +23,7 @@ from app.domain.outbound import (
 )
 from app.domain.servicenow_rendering import render_order
 from app.domain.states import EVENTS
-from app.store import inventory, orders
+from app.store import inventory, orders, outbound_failures
 from app.store import outbound as outbound_store
 from app.store.db import Connection
 
@@ -139,6 +139,7 @@ async def sent(conn: Connection, send: Send, attempts: int) -> None:
             await orders.set_state(
                 conn, send.order_id, EVENTS["start"].target, ponr=stored.order["ponr"]
             )
+        await outbound_failures.forget(conn, send.request_id)
         await orders.add_work_note(
             conn,
             send.order_id,
@@ -155,6 +156,7 @@ async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> 
         deleted = await outbound_store.delete_unsent(conn, send.request_id)
         if not deleted:
             return
+        await _record_failure(conn, send, attempts, reason, given_up=True)
         await orders.add_work_note(
             conn,
             send.order_id,
@@ -164,6 +166,26 @@ async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> 
             "deleted; the outbound request can be initiated again.",
             SYSTEM_USER,
         )
+
+
+async def send_failed(conn: Connection, send: Send, attempts: int, reason: str) -> None:
+    """A failed attempt that will be retried, kept with its error for operators."""
+    await _record_failure(conn, send, attempts, reason, given_up=False)
+
+
+async def _record_failure(
+    conn: Connection, send: Send, attempts: int, reason: str, *, given_up: bool
+) -> None:
+    await outbound_failures.record(
+        conn,
+        request_id=send.request_id,
+        order_id=send.order_id,
+        target=send.target,
+        numbers=send.numbers,
+        attempts=attempts,
+        error=reason,
+        given_up=given_up,
+    )
 
 
 @dataclass

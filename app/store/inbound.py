@@ -227,3 +227,44 @@ async def lookup(conn: Connection, queue_id: str) -> tuple[str, dict[str, Any] |
     every endpoint that takes an order id."""
     row = await conn.fetchrow(LOOKUP, queue_id)
     return None if row is None else (row["state"], row["error"])
+
+
+# The console's queue page: counts, ages and throughput in one query, and the entries in
+# error a keyset page at a time (index inbound_processed_state, newest first).
+DASHBOARD = """
+SELECT (SELECT count(*) FROM inbound_queue) AS queued,
+       (SELECT count(*) FROM inbound_processed WHERE state = 'done') AS done,
+       (SELECT count(*) FROM inbound_processed WHERE state = 'error') AS error,
+       (SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(received_at)) FROM inbound_queue)
+           AS oldest_queued_age_seconds,
+       (SELECT count(*) FROM inbound_processed
+         WHERE processed_at > clock_timestamp() - interval '1 minute') AS processed_last_minute,
+       (SELECT count(*) FROM inbound_processed
+         WHERE processed_at > clock_timestamp() - interval '1 hour') AS processed_last_hour
+"""
+ERRORS_FIRST = f"""
+SELECT {ENTRY_COLUMNS} FROM inbound_processed WHERE state = 'error'
+ ORDER BY processed_at DESC, id DESC LIMIT $1
+"""
+ERRORS_AFTER = f"""
+SELECT {ENTRY_COLUMNS} FROM inbound_processed
+ WHERE state = 'error' AND processed_at <= $2 AND (processed_at, id) < ($2, $3)
+ ORDER BY processed_at DESC, id DESC LIMIT $1
+"""
+
+
+async def dashboard(conn: Connection) -> dict[str, Any]:
+    row = await conn.fetchrow(DASHBOARD)
+    assert row is not None
+    return dict(row)
+
+
+async def errors_page(
+    conn: Connection, *, limit: int, after: tuple[Any, str] | None
+) -> list[dict[str, Any]]:
+    """Entries in error, newest first, after (processed_at, id) when given."""
+    if after is None:
+        rows = await conn.fetch(ERRORS_FIRST, limit)
+    else:
+        rows = await conn.fetch(ERRORS_AFTER, limit, *after)
+    return [dict(r) for r in rows]

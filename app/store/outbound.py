@@ -322,3 +322,14 @@ async def import_records(conn: Connection, documents: list[dict[str, Any]]) -> i
         )
         imported += 1
     return imported
+
+
+COUNTS_BY_STATE = "SELECT state, count(*) AS n FROM outbound_request GROUP BY state"
+
+
+async def counts_by_state(conn: Connection) -> dict[str, int]:
+    """Records per state (index outbound_request_state), every state present, zero or not."""
+    counts = dict.fromkeys(("not_applicable", "pending", "fulfilled", "error"), 0)
+    for row in await conn.fetch(COUNTS_BY_STATE):
+        counts[row["state"]] = row["n"]
+    return counts

@@ -28,11 +28,14 @@ def _normalise(path: str) -> str:
 
 
 def registered(app: web.Application) -> set[tuple[str, str]]:
-    """(METHOD, path) of every route, without the HEAD aiohttp adds beside each GET."""
+    """(METHOD, path) of every route, without the HEAD aiohttp adds beside each GET, and
+    without the console's pages and files (/console, /console/static): they are not API."""
     return {
         (route.method, _normalise(route.resource.canonical))
         for route in app.router.routes()
-        if route.resource is not None and route.method != "HEAD"
+        if route.resource is not None
+        and route.method != "HEAD"
+        and not (route.resource.canonical + "/").startswith("/console/")
     }
 
 
