@@ -25,7 +25,7 @@ from app.cli.embedded import free_port
 from bench import dataset
 from bench.config import Config
 from bench.progress import say
-from bench.reads import ReadsConfig, _postgres, _redis
+from bench.reads import ReadsConfig, kept_postgres, scratch_redis
 from bench.servers import Processes, with_database
 from bench.stack import wait_ready
 from bench.stats import percentile
@@ -86,7 +86,7 @@ async def measure(size: int, requests: int) -> dict[str, Any]:
     cfg = ReadsConfig.from_env()
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-console-"))
     results: dict[str, Any] = {}
-    with _postgres(cfg.data_dir) as admin, _redis(workdir) as redis_url:
+    with kept_postgres(cfg.data_dir) as admin, scratch_redis(workdir) as redis_url:
         dsn = with_database(admin, dataset.database_name(size))
         await dataset.prepare(admin, dsn, size, say)
         port = free_port()

@@ -71,7 +71,7 @@ class ReadsConfig:
 
 
 @contextlib.contextmanager
-def _postgres(data_dir: Path) -> Iterator[str]:
+def kept_postgres(data_dir: Path) -> Iterator[str]:
     """An admin URL: DATABASE_URL's server, else the kept embedded cluster under data_dir."""
     url = os.environ.get("DATABASE_URL", "")
     if url:
@@ -88,7 +88,7 @@ def _postgres(data_dir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _redis(workdir: Path) -> Iterator[str]:
+def scratch_redis(workdir: Path) -> Iterator[str]:
     url = os.environ.get("REDIS_URL", "")
     if url:
         yield url
@@ -218,7 +218,7 @@ async def reads_phase(config: Config) -> dict[str, Any]:
         return {"skipped": "wrk is not installed"}
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-reads-"))
     try:
-        with _postgres(cfg.data_dir) as admin, _redis(workdir) as redis_url:
+        with kept_postgres(cfg.data_dir) as admin, scratch_redis(workdir) as redis_url:
             sizes = {}
             for size in cfg.sizes:
                 say(f"reads: {size:,} orders")
