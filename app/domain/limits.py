@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from app.domain import jsontext
 from app.domain.errors import ApiError, ErrorKind
 
 MAX_DEPTH: Final = 32  # nesting levels of objects and arrays in one body
@@ -113,3 +114,19 @@ def check_count(values: list[Any], limit: int, datapath: str) -> None:
     """A list the contract names (items, characteristics) within its own, smaller limit."""
     if len(values) > limit:
         raise _too_many(datapath, limit)
+
+
+def load_object(raw: bytes | str, noun: str) -> dict[str, Any]:
+    """`raw` as a JSON object within the limits, or the 400 (code 22) saying what is wrong;
+    `noun` names it in the message ("request body", "payload")."""
+    try:
+        data = jsontext.loads(raw)
+    except ValueError as exc:
+        raise ApiError(ErrorKind.INVALID_BODY, f"Malformed JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ApiError(ErrorKind.INVALID_BODY, f"The {noun} must be a JSON object.")
+    check_body(data)
+    escaped_nul = b"\\u0000" if isinstance(raw, bytes) else "\\u0000"
+    if escaped_nul in raw and jsontext.holds_nul(data):  # type: ignore[operator]
+        raise ApiError(ErrorKind.INVALID_BODY, f"Text in the {noun} may not hold \\u0000.")
+    return data

@@ -17,7 +17,7 @@ from app import logs
 from app.domain import jsontext
 from app.domain.errors import ApiError, ErrorKind, error_body
 from app.domain.ids import new_sys_id
-from app.domain.limits import check_body
+from app.domain.limits import load_object
 from app.http import keys
 from app.store.db import is_lock_timeout, is_statement_timeout, is_unavailable
 
@@ -249,16 +249,7 @@ async def read_json_object(request: web.Request, *, empty_message: str) -> dict[
     raw = await read_body(request)
     if not raw.strip():
         raise ApiError(ErrorKind.MISSING_BODY, empty_message)
-    try:
-        data = jsontext.loads(raw)
-    except ValueError as exc:
-        raise ApiError(ErrorKind.INVALID_BODY, f"Malformed JSON: {exc}.") from None
-    if not isinstance(data, dict):
-        raise ApiError(ErrorKind.INVALID_BODY, "The request body must be a JSON object.")
-    check_body(data)
-    if b"\\u0000" in raw and jsontext.holds_nul(data):
-        raise ApiError(ErrorKind.INVALID_BODY, "Text in the request body may not hold \\u0000.")
-    return data
+    return load_object(raw, "request body")
 
 
 def ok_json(data: Any, status: int = 200) -> web.Response:

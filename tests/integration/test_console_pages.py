@@ -162,7 +162,7 @@ async def test_queue_retry_edit_payload_and_the_operator_log(
     )
     assert bad.status == 400
     bad_page = await bad.text()
-    assert "The payload is not valid JSON" in text_of(bad_page) and "{not json" in bad_page
+    assert "Malformed JSON" in text_of(bad_page) and "{not json" in bad_page
     missing = await post_form(
         demo_client, f"{entry}/retry", {"csrf": token, "edited": "1", "payload": '{"a": 1}'}
     )

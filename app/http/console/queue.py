@@ -9,10 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from app import logs
-from app.domain import jsontext
 from app.domain.console_listing import Cursor, decode_cursor, encode_cursor
 from app.domain.errors import ApiError, ErrorKind
-from app.domain.limits import check_body
+from app.domain.limits import load_object
 from app.domain.order_checks import check_request
 from app.http import keys
 from app.http.console.session import page, read_form
@@ -107,15 +106,7 @@ async def retry_selected(request: web.Request) -> web.Response:
 
 def _edited_payload(text: str) -> dict[str, Any]:
     """The operator's payload: a JSON object the order checks accept, or ApiError."""
-    try:
-        payload = jsontext.loads(text)
-    except ValueError as exc:
-        raise ApiError(ErrorKind.INVALID_BODY, f"The payload is not valid JSON: {exc}.") from None
-    if not isinstance(payload, dict):
-        raise ApiError(ErrorKind.INVALID_BODY, "The payload must be a JSON object.")
-    if jsontext.holds_nul(payload):
-        raise ApiError(ErrorKind.INVALID_BODY, "Text in the payload may not hold \\u0000.")
-    check_body(payload)
+    payload = load_object(text, "payload")
     check_request(payload)
     return payload
 
