@@ -34,7 +34,7 @@ async def test_a_post_without_the_csrf_token_changes_nothing(
     token = await signed_in(demo_client)
     for data in (
         {"id": failed},
-        {"id": failed, "csrf": "x" + token[1:]},
+        {"id": failed, "csrf": ("y" if token[0] == "x" else "x") + token[1:]},
         {"id": failed, "csrf": ""},
     ):
         resp = await post_form(demo_client, "/console/queue/retry", data)
