@@ -19,6 +19,7 @@ from app.domain.errors import ApiError, ErrorKind
 from app.domain.passwords import verify_password
 from app.http import keys
 from app.http.auth_cache import User
+from app.http.peer import client_address
 from app.http.throttle import SignInThrottle
 from app.store import users
 from app.store.users import StoredUser
@@ -80,17 +81,6 @@ def _reason(error: ApiError, name: str | None) -> str:
     if error.kind is ErrorKind.TOO_MANY_REQUESTS:
         return "throttled"
     return "malformed_credentials" if name is None else "invalid_credentials"
-
-
-def client_address(request: web.Request) -> str:
-    """The peer, or behind a trusted proxy the address it appended to X-Forwarded-For last:
-    entries before that one are whatever the client chose to send."""
-    if request.app[keys.SETTINGS].orderhub_trusted_proxy:
-        forwarded = ",".join(request.headers.getall("X-Forwarded-For", ()))
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        if last:
-            return last
-    return request.remote or "unknown"
 
 
 async def verify_credentials(

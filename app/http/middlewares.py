@@ -19,12 +19,14 @@ from app.domain.errors import ApiError, ErrorKind, error_body
 from app.domain.ids import new_sys_id
 from app.domain.limits import load_object
 from app.http import keys
+from app.http.peer import from_this_site
 from app.store.db import is_lock_timeout, is_statement_timeout, is_unavailable
 
 log = logs.get("orderhub.http")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 _FORM_TYPE = "application/x-www-form-urlencoded"
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _RETRY_AFTER_SECONDS = "5"
 # A row lock is held for one transaction, a short one: worth another try soon.
 _BUSY_RETRY_AFTER_SECONDS = "1"
@@ -116,14 +118,6 @@ def _unsupported_type(request: web.Request) -> ApiError:
     )
 
 
-def _from_this_site(request: web.Request) -> bool:
-    """No Origin (curl, SOM/TOM) or this server's own. A page elsewhere may make a browser
-    post a form here, with its remembered Basic credentials and no CORS preflight: JSON it
-    can't send that way, so only a form is the risk."""
-    origin = request.headers.get("Origin")
-    return origin is None or origin.lower() == f"{request.scheme}://{request.host}".lower()
-
-
 def _check_body_type(request: web.Request) -> None:
     """JSON in: 415 for a body that isn't JSON, from the headers alone, so nothing is read
     before the handler has checked the credentials.
@@ -131,18 +125,27 @@ def _check_body_type(request: web.Request) -> None:
     `curl --data '{...}'` labels JSON as a form (the contract's outboundresponse example does):
     only the handlers in FORM_JSON_HANDLERS take it, and only from no site or this one;
     read_body refuses it there too unless it looks like JSON. A form type is checked even
-    without a body: an empty cross-site form is a request all the same.
+    without a body: an empty cross-site form is a request all the same, and so is a bodiless
+    POST, which a page elsewhere can also make a browser send with its remembered Basic
+    credentials and no CORS preflight (403). JSON it can't send that way.
     """
     if request.content_type == _FORM_TYPE:
         if request.match_info.handler not in request.app[keys.FORM_JSON_HANDLERS]:
             raise _unsupported_type(request)
-        if not _from_this_site(request):
+        if not from_this_site(request):
             raise ApiError(
                 ErrorKind.UNSUPPORTED_MEDIA_TYPE,
                 "A form sent from another site is not accepted; send application/json.",
             )
-    elif request.body_exists and request.content_type not in _JSON_TYPES:
+    elif request.content_type in _JSON_TYPES:
+        return
+    elif request.body_exists:
         raise _unsupported_type(request)
+    elif request.method in _UNSAFE_METHODS and not from_this_site(request):
+        raise ApiError(
+            ErrorKind.ACCESS_DENIED,
+            "A request from another site's page is not accepted; send application/json.",
+        )
 
 
 async def read_body(request: web.Request) -> bytes:

@@ -5,14 +5,18 @@ credentials. Every answer tells browsers not to sniff its type."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from app.http.app import create_app
+from app.settings import Settings
 from tests.helpers.auth import auth
 from tests.helpers.databases import ALL_ORDER_TABLES, counts, fetch
 from tests.helpers.error_objects import error_detail
+from tests.helpers.in_process import app_client
 from tests.helpers.payloads import ORDER_NEW, ORDERS, OUTBOUND_RESPONSE, add_order, example
 
 FORM = "application/x-www-form-urlencoded"
@@ -110,6 +114,60 @@ async def test_an_empty_form_is_refused_too(
     )
     await error_detail(resp, 415, 65)
     assert await fetch(demo_database_url, query) == before
+
+
+INITIATE = f"/api/orderhub/serviceOrder/{ORDER_NEW}/outboundRequest"
+_OUTBOUND_COUNT = "SELECT count(*) AS n FROM outbound_request"
+
+
+async def test_a_bodiless_post_from_another_site_is_403_and_changes_nothing(
+    demo_client: TestClient, demo_database_url: str
+) -> None:
+    """A page elsewhere can make a browser POST with no body and no preflight; initiate reads
+    no body, so only the Origin tells it apart from the agent's own call."""
+    before = await fetch(demo_database_url, _OUTBOUND_COUNT)
+    for origin in ("https://elsewhere.example", "null"):
+        resp = await demo_client.post(INITIATE, headers={**auth("agent"), "Origin": origin})
+        detail = await error_detail(resp, 403, 50)
+        assert "another site" in detail["message"]
+    assert await fetch(demo_database_url, _OUTBOUND_COUNT) == before
+    resp = await demo_client.post(
+        INITIATE, headers={**auth("agent"), "Origin": _own_origin(demo_client)}
+    )
+    assert resp.status == 201, await resp.text()
+    assert await fetch(demo_database_url, _OUTBOUND_COUNT) != before
+
+
+async def test_a_bodiless_post_with_no_origin_is_taken(
+    demo_client: TestClient, demo_database_url: str
+) -> None:
+    resp = await demo_client.post(INITIATE, headers=auth("agent"))
+    assert resp.status == 201, await resp.text()
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+async def test_behind_a_tls_proxy_a_page_of_the_public_host_is_this_site(
+    demo_settings: Settings, demo_database_url: str, trusted: bool
+) -> None:
+    """The proxy ended TLS and speaks to OrderHub by another name: with the proxy trusted,
+    the host it was asked for (X-Forwarded-Host) is this site's; otherwise it is not."""
+    app = create_app(replace(demo_settings, orderhub_trusted_proxy=trusted))
+    async with app_client(app) as client:
+        resp = await client.post(
+            OUTBOUND_RESPONSE,
+            data=_callback(),
+            headers={
+                **auth("integrator"),
+                "Content-Type": FORM,
+                "Origin": "https://orders.example.net",
+                "X-Forwarded-Host": "orders.example.net",
+                "X-Forwarded-Proto": "https",
+            },
+        )
+        if trusted:
+            assert resp.status == 201, await resp.text()
+        else:
+            await error_detail(resp, 415, 65)
 
 
 @pytest.mark.parametrize(

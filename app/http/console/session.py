@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -24,9 +24,10 @@ from app.domain import console_sessions as rules
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.roles import CONSOLE_ROLES
 from app.http import keys
-from app.http.auth import client_address, verify_credentials
+from app.http.auth import verify_credentials
 from app.http.auth_cache import User
 from app.http.console.view import CONSOLE_USER, FLASH, ConsoleUser, render, see_other
+from app.http.peer import client_address, from_this_site, served_over_tls
 from app.services import console_sessions
 from app.store.users import StoredUser
 
@@ -43,15 +44,6 @@ Form = MultiDictProxy[str]
 
 class Refused(Exception):
     """A POST without the right CSRF token or from another site: nothing is done."""
-
-
-def served_over_tls(request: web.Request) -> bool:
-    """TLS here, or at the trusted proxy in front (X-Forwarded-Proto: https)."""
-    if request.secure:
-        return True
-    if request.app[keys.SETTINGS].orderhub_trusted_proxy:
-        return request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-    return False
 
 
 def _set_cookie(
@@ -82,18 +74,9 @@ async def read_form(request: web.Request) -> Form:
     return MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
 
 
-def _from_this_site(request: web.Request) -> bool:
-    """No Origin (an older browser) or this host's own; the host alone, since a proxy in
-    front may have ended TLS."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc.lower() == request.host.lower()
-
-
 async def _checked_form(request: web.Request, expected: str) -> Form:
     form = await read_form(request)
-    if not _from_this_site(request) or not rules.tokens_match(expected, form.get("csrf")):
+    if not from_this_site(request) or not rules.tokens_match(expected, form.get("csrf")):
         raise Refused
     return form
 
