@@ -34,9 +34,8 @@ async def _post(
     url, user, password = ctx["settings"].target(target)
     timeout = aiohttp.ClientTimeout(total=ctx["settings"].orderhub_outbound_timeout_seconds)
     try:
-        async with ctx["http"].post(
-            url, json=payload, timeout=timeout, auth=aiohttp.BasicAuth(user, password)
-        ) as resp:
+        headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        async with ctx["http"].post(url, json=payload, timeout=timeout, headers=headers) as resp:
             text = (await resp.text())[:200]
             return resp.status, f"HTTP {resp.status} {text}".strip()
     except (aiohttp.ClientError, TimeoutError) as exc:
