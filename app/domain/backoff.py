@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+
+_MAX_DOUBLINGS = 64
 
 
-def retry_delay(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+def backoff_ceiling(attempt: int, *, base: float, cap: float) -> float:
+    """`base` doubled per attempt after the first, up to `cap`. The exponent stops growing long
+    after any cap is reached, so that any attempt number works."""
+    return min(cap, base * 2.0 ** min(max(0, attempt - 1), _MAX_DOUBLINGS))
+
+
+def retry_delay(
+    attempt: int,
+    *,
+    base: float = 0.5,
+    cap: float = 30.0,
+    draw: Callable[[float, float], float] = random.uniform,
+) -> float:
     """Exponential back-off with full jitter, so retrying workers don't stampede together."""
-    return random.uniform(base, min(cap, base * 2 ** max(0, attempt - 1)))
+    return draw(min(base, cap), backoff_ceiling(attempt, base=base, cap=cap))
