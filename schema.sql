@@ -483,12 +483,16 @@ CREATE TABLE outbound_request (
     response            jsonb,
     enqueued_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
     created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at          timestamptz NOT NULL DEFAULT clock_timestamp()
+    updated_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- Retries by time (migration 0005): the give-up horizon runs from the first attempt; a send
+    -- failed or parked may go again at next_attempt_at (NULL: at once).
+    first_attempt_at    timestamptz,
+    next_attempt_at     timestamptz
 );
 CREATE INDEX outbound_request_request_id ON outbound_request (request_id);
 CREATE INDEX outbound_request_domain_order ON outbound_request (domain_order);
 CREATE INDEX outbound_request_source ON outbound_request (source_record, created_at);
-CREATE INDEX outbound_request_unsent ON outbound_request (enqueued_at)
+CREATE INDEX outbound_request_unsent ON outbound_request ((greatest(enqueued_at, next_attempt_at)))
     WHERE state = 'not_applicable';
 
 -- The console (docs/console.md; migration 0004): sign-in sessions shared by every API process,

@@ -279,10 +279,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Initiate the outbound request as soon as an order is created (else an agent does).",
     ),
     Setting(
-        "ORDERHUB_OUTBOUND_MAX_ATTEMPTS",
-        "5",
-        _positive_int,
-        "Sends of one outbound request before it is given up (records deleted, work note).",
+        "ORDERHUB_OUTBOUND_GIVE_UP_SECONDS",
+        "21600",
+        _positive_float,
+        "How long after its first attempt a send that SOM/TOM did not refuse (no answer, "
+        "timeout, 408, 429, 5xx) is retried before it is given up (records deleted, work "
+        "note); 6 hours by default.",
+    ),
+    Setting(
+        "ORDERHUB_OUTBOUND_BACKOFF_CAP_SECONDS",
+        "300",
+        _positive_float,
+        "Longest wait between two attempts of a send; the wait doubles from half a second "
+        "up to it.",
     ),
     Setting(
         "ORDERHUB_OUTBOUND_TIMEOUT_SECONDS",
@@ -340,6 +349,24 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# Settings no longer read, with what replaced them: naming one is not an error, so that an
+# upgrade does not stop a process, but `deprecations` says it has no effect.
+RETIRED: dict[str, str] = {
+    "ORDERHUB_OUTBOUND_MAX_ATTEMPTS": "sends are given up by time since their first attempt, "
+    "not by a count: set ORDERHUB_OUTBOUND_GIVE_UP_SECONDS instead",
+}
+
+
+def deprecations(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per retired setting found in the environment."""
+    env = os.environ if environ is None else environ
+    return [
+        f"setting {name} is no longer read and has no effect: {why}"
+        for name, why in RETIRED.items()
+        if name in env
+    ]
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -388,7 +415,8 @@ class Settings:
     tom_user: str
     tom_password: str
     outbound_auto: bool
-    orderhub_outbound_max_attempts: int
+    orderhub_outbound_give_up_seconds: float
+    orderhub_outbound_backoff_cap_seconds: float
     orderhub_outbound_timeout_seconds: float
     orderhub_breaker_threshold: int
     orderhub_breaker_cooldown_seconds: float

@@ -7,6 +7,7 @@ a duplicate; a circuit breaker per system parks sends while it is down.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import aiohttp
@@ -16,8 +17,10 @@ from app import logs
 from app.domain.backoff import retry_delay
 from app.domain.breaker import CircuitBreaker
 from app.domain.outbound import classify_send
+from app.domain.outbound_retries import RetryPolicy, parked_for, retry_in
 from app.services import outbound as outbound_service
 from app.services.jobs import SEND_OUTBOUND, send_job_id
+from app.settings import Settings
 from app.store import db
 from app.store import outbound as outbound_store
 from workers.breakers import breaker
@@ -25,6 +28,12 @@ from workers.heartbeat import report_breakers
 
 log = logs.get("orderhub.worker.outbound")
 SWEEP_BATCH = 1000
+# A send woken this close to its time goes: the worker's and the database's clocks differ.
+DUE_TOLERANCE_SECONDS = 0.1
+# arq's count of runs is no limit on a send: a send parked by a breaker runs often without
+# being attempted, and the give-up rule is the time since the first attempt. Should arq drop
+# a job all the same, the sweeper enqueues its request again once it is due.
+SEND_MAX_TRIES = 1_000_000
 
 
 async def _post(
@@ -56,15 +65,32 @@ async def send_outbound(ctx: dict[str, Any], request_id: str) -> str:
 async def _send(ctx: dict[str, Any], request_id: str) -> str:
     settings = ctx["settings"]
     async with ctx["pool"].acquire() as conn:
+        due = await outbound_store.due(conn, request_id)
+    if due is None:
+        return "nothing to send"
+    fields: dict[str, Any] = {
+        "outbound_request_id": request_id,
+        "order_id": due.order_id,
+        "target": due.target,
+    }
+    if due.order_state != "cancelled":
+        if due.due_in > DUE_TOLERANCE_SECONDS:
+            # A trigger ahead of the request's time (a duplicate): it waits for that time.
+            log.info("outbound_not_due", retry_in=round(due.due_in, 2), **fields)
+            raise Retry(defer=due.due_in)
+        circuit = breaker(ctx, due.target)
+        wait = circuit.wait()
+        if wait > 0:
+            delay = parked_for(wait, settings.orderhub_breaker_cooldown_seconds)
+            async with ctx["pool"].acquire() as conn:
+                await outbound_store.defer(conn, request_id, delay)
+            log.info("outbound_parked", retry_in=round(delay, 2), **fields)
+            raise Retry(defer=delay)
+    async with ctx["pool"].acquire() as conn:
         send = await outbound_service.prepare_send(conn, request_id)
     if send is None:
         return "nothing to send"
-    fields = {
-        "outbound_request_id": request_id,
-        "order_id": send.order_id,
-        "fo_numbers": send.numbers,
-        "target": send.target,
-    }
+    fields["fo_numbers"] = send.numbers
     if send.order_state == "cancelled":
         # Cancelled while this request waited to go out: it must not reach SOM/TOM now.
         async with ctx["pool"].acquire() as conn:
@@ -74,15 +100,14 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         log.info("outbound_dropped", reason="order cancelled", **fields)
         return "given up"
     circuit = breaker(ctx, send.target)
-    wait = circuit.wait()
-    if wait > 0:
-        log.info("outbound_parked", retry_in=round(wait, 2), **fields)
-        raise Retry(defer=wait)
     async with ctx["pool"].acquire() as conn:
-        attempts = await outbound_store.count_attempt(conn, request_id)
-    if attempts is None:
+        counted = await outbound_store.count_attempt(conn, request_id)
+    if counted is None:
         return "nothing to send"
+    attempts, since_first = counted
+    started = time.monotonic()
     status, reason = await _post(ctx, send.target, send.payload)
+    since_first += time.monotonic() - started
     outcome = classify_send(status)
     log.info("outbound_sent", attempt=attempts, status=status, outcome=outcome, **fields)
     if outcome == "accepted":
@@ -92,10 +117,12 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         return "sent"
     if outcome == "retry":
         await _breaker_outcome(ctx, circuit, failed=True)
-        if attempts < settings.orderhub_outbound_max_attempts:
+        backoff = retry_in(retry_policy(settings), attempts, since_first)
+        if backoff is not None:
             async with ctx["pool"].acquire() as conn:
-                await outbound_service.send_failed(conn, send, attempts, reason)
-            raise Retry(defer=retry_delay(attempts))
+                await outbound_service.send_failed(conn, send, attempts, reason, backoff)
+            log.info("outbound_retry", attempt=attempts, retry_in=round(backoff, 2), **fields)
+            raise Retry(defer=backoff)
     else:
         # the system answered: it is up, it refused this one
         await _breaker_outcome(ctx, circuit, failed=False)
@@ -103,6 +130,13 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         await outbound_service.given_up(conn, send, attempts, reason)
     log.warning("outbound_given_up", attempt=attempts, reason=reason, **fields)
     return "given up"
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        give_up_after=settings.orderhub_outbound_give_up_seconds,
+        backoff_cap=settings.orderhub_outbound_backoff_cap_seconds,
+    )
 
 
 async def _breaker_outcome(ctx: dict[str, Any], circuit: CircuitBreaker, *, failed: bool) -> None:
@@ -118,7 +152,8 @@ async def _breaker_outcome(ctx: dict[str, Any], circuit: CircuitBreaker, *, fail
 
 
 async def sweep_outbound(ctx: dict[str, Any]) -> int:
-    """Re-enqueues sends whose job was lost."""
+    """Re-enqueues sends whose job was lost, once they are due: a send waiting for its back-off
+    or its breaker is not sent before its time."""
     settings = ctx["settings"]
     async with ctx["pool"].acquire() as conn:
         due = await outbound_store.unsent_for_sweep(

@@ -17,7 +17,7 @@ from app.store import db
 from workers.heartbeat import farewell, heartbeat
 from workers.inbound import process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
-from workers.outbound import send_outbound, sweep_outbound
+from workers.outbound import SEND_MAX_TRIES, send_outbound, sweep_outbound
 from workers.periodic import skipped_while_unavailable
 
 log = logs.get("orderhub.worker")
@@ -61,7 +61,7 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             func(
                 send_outbound,
                 name=SEND_OUTBOUND,
-                max_tries=1000,
+                max_tries=SEND_MAX_TRIES,
                 timeout=settings.orderhub_outbound_timeout_seconds + 10,
             ),
         ],

@@ -18,7 +18,7 @@ from app.domain.catalog import CatalogError
 from app.domain.catalog_file import parse_catalog
 from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES, CONSOLE_ROLES, INTEGRATOR, ROLE_PURPOSES
-from app.settings import SETTINGS, Settings, SettingsError
+from app.settings import SETTINGS, Settings, SettingsError, deprecations
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -327,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        for warning in deprecations():
+            print(f"orderhub: warning: {warning}", file=sys.stderr)
         result: int = args.func(settings, args)
     except (SettingsError, MissingExtra) as exc:
         print(f"orderhub: {exc}", file=sys.stderr)

@@ -168,9 +168,14 @@ async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> 
         )
 
 
-async def send_failed(conn: Connection, send: Send, attempts: int, reason: str) -> None:
-    """A failed attempt that will be retried, kept with its error for operators."""
-    await _record_failure(conn, send, attempts, reason, given_up=False)
+async def send_failed(
+    conn: Connection, send: Send, attempts: int, reason: str, retry_in: float
+) -> None:
+    """A failed attempt that will be retried in `retry_in` seconds, kept with its error for
+    operators."""
+    async with conn.transaction():
+        await outbound_store.defer(conn, send.request_id, retry_in)
+        await _record_failure(conn, send, attempts, reason, given_up=False)
 
 
 async def _record_failure(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from app.domain.catalog import Policy
@@ -162,15 +163,29 @@ DELETE FROM outbound_request WHERE request_id = $1 AND state = 'not_applicable'
 RETURNING number, source_record
 """
 COUNT_ATTEMPT = """
-UPDATE outbound_request SET attempts = attempts + 1, updated_at = clock_timestamp()
+UPDATE outbound_request
+   SET attempts = attempts + 1, updated_at = clock_timestamp(), next_attempt_at = NULL,
+       first_attempt_at = coalesce(first_attempt_at, clock_timestamp())
  WHERE request_id = $1 AND state = 'not_applicable'
-RETURNING attempts
+RETURNING attempts, extract(epoch FROM clock_timestamp() - first_attempt_at)::float8 AS since_first
+"""
+DUE = """
+SELECT r.target, o.sys_id AS order_id, o.state AS order_state,
+       extract(epoch FROM max(r.next_attempt_at) - clock_timestamp())::float8 AS due_in
+  FROM outbound_request r JOIN service_order o ON o.sys_id = r.source_record
+ WHERE r.request_id = $1 AND r.state = 'not_applicable'
+ GROUP BY r.target, o.sys_id, o.state
+"""
+DEFER = """
+UPDATE outbound_request SET next_attempt_at = clock_timestamp() + make_interval(secs => $2)
+ WHERE request_id = $1 AND state = 'not_applicable'
 """
 UNSENT_FOR_SWEEP = """
 UPDATE outbound_request SET enqueued_at = clock_timestamp()
  WHERE request_id IN (SELECT DISTINCT request_id FROM outbound_request
                        WHERE state = 'not_applicable'
-                         AND enqueued_at < clock_timestamp() - make_interval(secs => $1)
+                         AND greatest(enqueued_at, next_attempt_at)
+                             < clock_timestamp() - make_interval(secs => $1)
                        LIMIT $2)
 RETURNING request_id
 """
@@ -228,9 +243,35 @@ async def delete_unsent(conn: Connection, request_id: str) -> list[dict[str, Any
     return [dict(r) for r in await conn.fetch(DELETE_UNSENT, request_id)]
 
 
-async def count_attempt(conn: Connection, request_id: str) -> int | None:
-    attempts: int | None = await conn.fetchval(COUNT_ATTEMPT, request_id)
-    return attempts
+async def count_attempt(conn: Connection, request_id: str) -> tuple[int, float] | None:
+    """(attempts made with this one, seconds since the first of them), None when nothing is
+    left to send; the first attempt's time is kept from then on."""
+    row = await conn.fetchrow(COUNT_ATTEMPT, request_id)
+    return None if row is None else (row["attempts"], row["since_first"])
+
+
+@dataclass(frozen=True)
+class Due:
+    """What a send job reads before it renders the order, so that a send that must wait
+    costs little."""
+
+    target: str
+    order_id: str
+    order_state: str
+    due_in: float  # seconds until the request may go, by the database's clock; 0 or less: now
+
+
+async def due(conn: Connection, request_id: str) -> Due | None:
+    """None when nothing is left to send."""
+    row = await conn.fetchrow(DUE, request_id)
+    if row is None:
+        return None
+    return Due(row["target"], row["order_id"], row["order_state"], row["due_in"] or 0.0)
+
+
+async def defer(conn: Connection, request_id: str, seconds: float) -> None:
+    """An unsent request goes again in `seconds`, not before: the sweeper waits for then too."""
+    await conn.execute(DEFER, request_id, seconds)
 
 
 async def unsent_for_sweep(conn: Connection, *, older_than: float, limit: int) -> list[str] | None:

@@ -494,9 +494,7 @@ async def test_stub_down_then_up_delivers_exactly_once(own_system: Any, tmp_path
     port = free_port()
     dead = f"http://127.0.0.1:{port}/som/serviceOrder"
     # a cool-down longer than the first back-offs, so that the breaker visibly parks sends
-    with own_system(
-        SOM_URL=dead, ORDERHUB_OUTBOUND_MAX_ATTEMPTS="50", ORDERHUB_BREAKER_COOLDOWN_SECONDS="3"
-    ) as system:
+    with own_system(SOM_URL=dead, ORDERHUB_BREAKER_COOLDOWN_SECONDS="3") as system:
         order_id = create(system, flat_order())
         (record,) = initiate(system, order_id)
 
@@ -524,7 +522,7 @@ async def test_stub_down_then_up_delivers_exactly_once(own_system: Any, tmp_path
 
 
 async def test_stub_answering_500_then_201(own_system: Any) -> None:
-    with own_system(STUB_MODE="fail", ORDERHUB_OUTBOUND_MAX_ATTEMPTS="50") as system:
+    with own_system(STUB_MODE="fail") as system:
         order_id = create(system, flat_order())
         cancelled_id = create(system, flat_order())
         (record,) = initiate(system, order_id)
@@ -558,23 +556,29 @@ async def test_stub_answering_500_then_201(own_system: Any) -> None:
         assert row["state"] == "fulfilled" and row["requestId"] == request_id
 
 
-async def test_retries_exhausted_delete_the_records_and_initiating_again_works(
+async def test_failing_past_the_horizon_deletes_the_records_and_initiating_again_works(
     own_system: Any,
 ) -> None:
-    with own_system(STUB_MODE="fail", ORDERHUB_OUTBOUND_MAX_ATTEMPTS="2") as system:
+    with own_system(
+        STUB_MODE="fail",
+        ORDERHUB_OUTBOUND_GIVE_UP_SECONDS="2",
+        ORDERHUB_OUTBOUND_MAX_ATTEMPTS="1",  # retired: a warning, no effect
+    ) as system:
         order_id = create(system, flat_order())
         (record,) = initiate(system, order_id)
         wait_for(lambda: records_of(system, order_id) == [], WAIT, "records deleted")
         notes = work_notes(system, order_id)
         failure = [n for n in notes if record["requestId"] in n and "failed" in n]
         assert len(failure) == 1, notes
-        assert "after 2 attempt(s)" in failure[0] and "HTTP 500" in failure[0]
+        first = [e for e in received(system) if e["externalId"] == record["requestId"]]
+        assert len(first) >= 2 and all(e["answer"] == 500 for e in first)
+        assert f"after {len(first)} attempt(s)" in failure[0] and "HTTP 500" in failure[0]
         assert record["number"] in failure[0]
         order = get_order(system, order_id)
         assert order["state"] == "new"
         assert [i["state"] for i in order["serviceOrderItem"]] == ["new"]
-        first = [e for e in received(system) if e["externalId"] == record["requestId"]]
-        assert [e["answer"] for e in first] == [500, 500]
+        log = (system.log_dir / "worker0.log").read_text()
+        assert "ORDERHUB_OUTBOUND_MAX_ATTEMPTS is no longer read" in log
 
         stub_config(system, mode="normal")
         (again,) = initiate(system, order_id)
@@ -585,7 +589,7 @@ async def test_retries_exhausted_delete_the_records_and_initiating_again_works(
 
 
 async def test_refusal_gives_up_without_retry(own_system: Any) -> None:
-    with own_system(STUB_MODE="refuse", ORDERHUB_OUTBOUND_MAX_ATTEMPTS="5") as system:
+    with own_system(STUB_MODE="refuse") as system:
         order_id = create(system, flat_order())
         (record,) = initiate(system, order_id)
         wait_for(lambda: records_of(system, order_id) == [], WAIT, "records deleted")

@@ -232,7 +232,7 @@ async def test_outbound_page_shows_states_failures_and_breakers(
         )
         assert record is not None
         send = Send(record["request_id"], "SOM", ORDER_NEW, [record["number"]], {})
-        await send_failed(conn, send, 2, "HTTP 503 down for maintenance")
+        await send_failed(conn, send, 2, "HTTP 503 down for maintenance", retry_in=60)
     finally:
         await conn.close()
     redis = jobs.connect(demo_settings.redis_url, demo_settings.orderhub_queue_name)

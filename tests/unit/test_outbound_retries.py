@@ -1,5 +1,5 @@
 """When a send that did not go through goes again and when it is given up
-(app/domain/outbound_retries.py)."""
+(app/domain/outbound_retries.py), and the settings behind it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import random
 
 import pytest
 
+from app.cli.main import main
 from app.domain.backoff import backoff_ceiling, retry_delay
 from app.domain.breaker import CircuitBreaker
 from app.domain.outbound_retries import PARK_SPREAD, RetryPolicy, parked_for, retry_in
+from app.settings import Settings, deprecations
 
 SIX_HOURS = 6 * 3600.0
 POLICY = RetryPolicy(give_up_after=SIX_HOURS, backoff_cap=300.0)
@@ -87,3 +89,34 @@ def test_parking_counts_no_failure() -> None:
 def test_retry_delay_works_for_any_attempt_number() -> None:
     assert retry_delay(100_000, cap=30.0, draw=highest) == 30.0
     assert backoff_ceiling(10**9, base=0.5, cap=300.0) == 300.0
+
+
+def test_the_horizon_and_cap_are_settings() -> None:
+    settings = Settings.from_env(
+        {"ORDERHUB_OUTBOUND_GIVE_UP_SECONDS": "60", "ORDERHUB_OUTBOUND_BACKOFF_CAP_SECONDS": "2"}
+    )
+    assert settings.orderhub_outbound_give_up_seconds == 60.0
+    assert settings.orderhub_outbound_backoff_cap_seconds == 2.0
+    defaults = Settings.from_env({})
+    assert defaults.orderhub_outbound_give_up_seconds == SIX_HOURS
+    assert defaults.orderhub_outbound_backoff_cap_seconds == 300.0
+
+
+def test_the_retired_max_attempts_setting_is_named_as_having_no_effect() -> None:
+    env = {"ORDERHUB_OUTBOUND_MAX_ATTEMPTS": "5"}
+    assert Settings.from_env(env) == Settings.from_env({})
+    (warning,) = deprecations(env)
+    assert "ORDERHUB_OUTBOUND_MAX_ATTEMPTS" in warning and "no effect" in warning
+    assert "ORDERHUB_OUTBOUND_GIVE_UP_SECONDS" in warning
+    assert deprecations({}) == []
+
+
+def test_a_command_run_with_the_retired_setting_warns_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ORDERHUB_OUTBOUND_MAX_ATTEMPTS", "5")
+    assert main(["settings"]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith("orderhub: warning: setting ORDERHUB_OUTBOUND_MAX_ATTEMPTS")
+    assert "ORDERHUB_OUTBOUND_GIVE_UP_SECONDS=21600" in out
+    assert "ORDERHUB_OUTBOUND_MAX_ATTEMPTS" not in out
