@@ -71,6 +71,16 @@ def _url(*schemes: str) -> Callable[[str], str]:
     return parse
 
 
+LOG_FORMATS = ("auto", "json", "console")
+
+
+def _log_format(raw: str) -> str:
+    lowered = raw.strip().lower()
+    if lowered not in LOG_FORMATS:
+        raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+    return lowered
+
+
 def _log_level(raw: str) -> str:
     lowered = raw.lower()
     if lowered not in {"debug", "info", "warning", "error"}:
@@ -124,6 +134,13 @@ SETTINGS: tuple[Setting, ...] = (
         "ORDERHUB_REDIS_PORT", "63799", _port, "Port of the embedded Redis (0 picks a free one)."
     ),
     Setting("ORDERHUB_LOG_LEVEL", "info", _log_level, "Lowest log level written."),
+    Setting(
+        "ORDERHUB_LOG_FORMAT",
+        "auto",
+        _log_format,
+        "How log lines look: json, console (aligned and coloured, for people), or auto "
+        "(console when the process's stdout is a terminal, else json).",
+    ),
     Setting(
         "ORDERHUB_API_PROCESSES",
         "1",
@@ -377,6 +394,7 @@ class Settings:
     orderhub_pg_port: int
     orderhub_redis_port: int
     orderhub_log_level: str
+    orderhub_log_format: str
     orderhub_api_processes: int
     orderhub_db_pool_size: int
     orderhub_db_timeout: float

@@ -30,7 +30,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     settings.require_servers()
     if settings.orderhub_api_processes > 1 and not args.shared_port:
         return _serve_processes(settings)
-    logs.configure(settings.orderhub_log_level, process="api")
+    logs.configure(settings.orderhub_log_level, process="api", fmt=settings.orderhub_log_format)
     logs.get().info("api_listening", url=f"http://{settings.host}:{settings.port}")
     app = create_app(settings)
     # Everything loaded so far lives as long as the process: kept out of the collector's full
@@ -56,7 +56,7 @@ def _serve_processes(settings: Settings) -> int:
     """ORDERHUB_API_PROCESSES children on one port; the kernel spreads connections over them."""
     from app.cli.children import Children, Stop, stopping_on_signals
 
-    logs.configure(settings.orderhub_log_level, process="api")
+    logs.configure(settings.orderhub_log_level, process="api", fmt=settings.orderhub_log_format)
     log = logs.get()
     children = Children(lambda message: log.warning("api_process_exited", message=message))
     try:
@@ -75,7 +75,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from workers.settings import create_worker
 
     settings.require_servers()
-    logs.configure(settings.orderhub_log_level, process="worker")
+    logs.configure(settings.orderhub_log_level, process="worker", fmt=settings.orderhub_log_format)
     create_worker(settings, burst=args.burst).run()
     return 0
 
@@ -85,7 +85,7 @@ def _stub(settings: Settings, _args: argparse.Namespace) -> int:
 
     from app.stub.server import create_stub_app
 
-    logs.configure(settings.orderhub_log_level, process="stub")
+    logs.configure(settings.orderhub_log_level, process="stub", fmt=settings.orderhub_log_format)
     url = f"http://{settings.stub_host}:{settings.stub_port}"
     logs.get().info(
         "stub_listening", url=url, callback_url=settings.stub_callback_url, mode=settings.stub_mode
