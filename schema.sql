@@ -123,7 +123,8 @@ CREATE TABLE service_order (
     type_annotation           text,
     created_by                text NOT NULL,
     created_at                timestamptz NOT NULL DEFAULT now(),
-    updated_at                timestamptz NOT NULL DEFAULT now()
+    updated_at                timestamptz NOT NULL DEFAULT now(),
+    traceparent               text  -- the W3C trace context it was created in
 );
 CREATE INDEX service_order_listing ON service_order (order_date DESC, sys_id DESC);
 CREATE INDEX service_order_state ON service_order (state, order_date DESC, sys_id DESC);
@@ -324,7 +325,8 @@ CREATE TABLE inbound_queue (
     request_id     text,
     inventory_keys text[] NOT NULL DEFAULT '{}',
     attempts       integer NOT NULL DEFAULT 0,
-    enqueued_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+    enqueued_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    traceparent    text  -- the W3C trace context of the request that posted it
 );
 -- Only entries naming an inventory are ordered, so only theirs are indexed.
 CREATE INDEX inbound_queue_ordered ON inbound_queue USING gin (inventory_keys)
@@ -348,7 +350,8 @@ CREATE TABLE inbound_processed (
     request_id   text,
     attempts     integer NOT NULL,
     error        jsonb,
-    order_id     text
+    order_id     text,
+    traceparent  text
 );
 CREATE INDEX inbound_processed_state ON inbound_processed (state, processed_at DESC);
 CREATE INDEX inbound_processed_recent ON inbound_processed (processed_at DESC);
@@ -423,12 +426,14 @@ BEGIN
       FROM claims_take(batch_keys, claim_hours) AS t;
     WITH fresh AS (
         SELECT e.* FROM ROWS FROM (jsonb_to_recordset(entries) AS (
-                   id text, created_by text, request_id text, refs text[], keys text[]
-               )) WITH ORDINALITY AS e(id, created_by, request_id, refs, keys, n)
+                   id text, created_by text, request_id text, traceparent text, refs text[],
+                   keys text[]
+               )) WITH ORDINALITY AS e(id, created_by, request_id, traceparent, refs, keys, n)
          WHERE NOT e.keys && taken_keys
     ), queued AS (
-        INSERT INTO inbound_queue (id, payload, created_by, request_id, inventory_keys)
-        SELECT e.id, payloads[e.n]::jsonb, e.created_by, e.request_id,
+        INSERT INTO inbound_queue (id, payload, created_by, request_id, traceparent,
+                                   inventory_keys)
+        SELECT e.id, payloads[e.n]::jsonb, e.created_by, e.request_id, e.traceparent,
                CASE WHEN e.refs = '{}' THEN e.refs  -- most entries: no lookup at all
                     ELSE e.refs || COALESCE((SELECT array_agg(p.sys_id) FROM product_inventory p
                                               WHERE p.sys_id = ANY(e.refs)

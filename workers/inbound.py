@@ -16,6 +16,7 @@ from arq import Retry
 from app import logs
 from app.domain.backoff import retry_delay
 from app.domain.errors import ApiError, ErrorKind
+from app.domain.trace_context import trace_id_of
 from app.services import inbound as inbound_service
 from app.services.jobs import PROCESS_INBOUND, chunks, enqueue_sends
 from app.services.outbound import auto_initiate
@@ -47,7 +48,7 @@ async def process_inbound(ctx: dict[str, Any], ids: list[str] | str) -> dict[str
         return await _one_by_one(ctx, batch, attempt)
     counts = _log_outcomes(result)
     await _auto_initiate(
-        ctx, [queue_id for queue_id, _, state in result.outcomes if state == "done"]
+        ctx, [outcome.queue_id for outcome in result.outcomes if outcome.state == "done"]
     )
     if result.waiting:
         raise Retry(defer=WAITING_DELAY)
@@ -105,15 +106,16 @@ async def _park(ctx: dict[str, Any], queue_id: str, attempt: int) -> None:
 
 def _log_outcomes(result: inbound_service.Processed) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for queue_id, request_id, state in result.outcomes:
+    for outcome in result.outcomes:
         log.info(
             "inbound_processed",
-            queue_id=queue_id,
-            order_id=queue_id,
-            request_id=request_id,
-            outcome=state,
+            queue_id=outcome.queue_id,
+            order_id=outcome.queue_id,
+            request_id=outcome.request_id,
+            trace_id=trace_id_of(outcome.traceparent),
+            outcome=outcome.state,
         )
-        counts[state] = counts.get(state, 0) + 1
+        counts[outcome.state] = counts.get(outcome.state, 0) + 1
     for queue_id in result.waiting:
         log.info("inbound_waiting", queue_id=queue_id, order_id=queue_id)
     return counts

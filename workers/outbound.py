@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import aiohttp
+import structlog
 from arq import Retry
 
 from app import logs
@@ -18,6 +19,8 @@ from app.domain.backoff import retry_delay
 from app.domain.breaker import CircuitBreaker
 from app.domain.outbound import classify_send
 from app.domain.outbound_retries import RetryPolicy, parked_for, retry_in
+from app.domain.trace_context import HEADER as TRACEPARENT
+from app.domain.trace_context import continue_from
 from app.services import outbound as outbound_service
 from app.services.jobs import SEND_OUTBOUND, send_job_id
 from app.settings import Settings
@@ -37,13 +40,16 @@ SEND_MAX_TRIES = 1_000_000
 
 
 async def _post(
-    ctx: dict[str, Any], target: str, payload: dict[str, Any]
+    ctx: dict[str, Any], target: str, payload: dict[str, Any], traceparent: str
 ) -> tuple[int | None, str]:
     """(HTTP status or None when no answer came, a short reason)."""
     url, user, password = ctx["settings"].target(target)
     timeout = aiohttp.ClientTimeout(total=ctx["settings"].orderhub_outbound_timeout_seconds)
     try:
-        headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        headers = {
+            "Authorization": aiohttp.encode_basic_auth(user, password),
+            TRACEPARENT: traceparent,
+        }
         async with ctx["http"].post(url, json=payload, timeout=timeout, headers=headers) as resp:
             text = (await resp.text())[:200]
             return resp.status, f"HTTP {resp.status} {text}".strip()
@@ -68,6 +74,9 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         due = await outbound_store.due(conn, request_id)
     if due is None:
         return "nothing to send"
+    # Each attempt is a span of the order's trace; the job's lines carry its trace id.
+    span = continue_from(due.traceparent)
+    structlog.contextvars.bind_contextvars(trace_id=span.trace_id)
     fields: dict[str, Any] = {
         "outbound_request_id": request_id,
         "order_id": due.order_id,
@@ -106,7 +115,7 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         return "nothing to send"
     attempts, since_first = counted
     started = time.monotonic()
-    status, reason = await _post(ctx, send.target, send.payload)
+    status, reason = await _post(ctx, send.target, send.payload, span.traceparent)
     since_first += time.monotonic() - started
     outcome = classify_send(status)
     log.info("outbound_sent", attempt=attempts, status=status, outcome=outcome, **fields)

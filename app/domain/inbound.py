@@ -58,6 +58,7 @@ class NewEntry:
     refs: list[str]
     claims: list[Claim]
     answer: tuple[int, dict[str, Any]]  # recorded with the claims, for a retry to replay
+    traceparent: str | None = None  # the accepting request's span, for the worker to continue
 
 
 @dataclass(frozen=True)

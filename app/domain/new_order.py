@@ -78,3 +78,4 @@ class NewOrder:
     type_annotation: str | None
     created_by: str
     work_notes: list[tuple[str | None, str]] = field(default_factory=list)
+    traceparent: str | None = None

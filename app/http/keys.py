@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from arq.connections import ArqRedis
 
+from app.domain.trace_context import TraceContext
 from app.http.auth_cache import AuthCache, User
 from app.http.order_locks import OrderLocks
 from app.services.inbound_accept import AcceptWriter
@@ -26,6 +27,8 @@ FORM_JSON_HANDLERS = web.AppKey[frozenset[Handler]]("form_json_handlers")
 
 USER = web.RequestKey("user", User)
 REQUEST_ID = web.RequestKey("request_id", str)
+# This request's span: a child of the caller's `traceparent`, or the first of a new trace.
+TRACE = web.RequestKey("trace", TraceContext)
 
 
 def pool(request: web.Request) -> asyncpg.Pool[Any]:

@@ -18,6 +18,8 @@ from app.domain import jsontext
 from app.domain.errors import ApiError, ErrorKind, error_body
 from app.domain.ids import new_sys_id
 from app.domain.limits import load_object
+from app.domain.trace_context import HEADER as TRACEPARENT
+from app.domain.trace_context import continue_from
 from app.http import keys
 from app.http.peer import from_this_site
 from app.store.db import is_lock_timeout, is_statement_timeout, is_unavailable
@@ -203,7 +205,8 @@ def _error_for(request: web.Request, exc: Exception) -> web.Response:
 
 @web.middleware
 async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id and access line, content negotiation, and the one error shape.
+    """Request id, trace context and access line, content negotiation, and the one error
+    shape.
 
     One middleware rather than three: each level costs a wrapper and a coroutine per request.
     The access line is built only when info lines are written (about 2 µs a request).
@@ -211,7 +214,9 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-ID", "")
     request_id = incoming if incoming and _REQUEST_ID_RE.match(incoming) else new_sys_id()
     request[keys.REQUEST_ID] = request_id
-    structlog.contextvars.bind_contextvars(request_id=request_id)
+    trace = continue_from(request.headers.get(TRACEPARENT))
+    request[keys.TRACE] = trace
+    structlog.contextvars.bind_contextvars(request_id=request_id, trace_id=trace.trace_id)
     started = time.perf_counter()
     status = 500
     try:
@@ -244,7 +249,7 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 user=user.name if user else None,
             )
-        structlog.contextvars.unbind_contextvars("request_id")
+        structlog.contextvars.unbind_contextvars("request_id", "trace_id")
 
 
 async def read_json_object(request: web.Request, *, empty_message: str) -> dict[str, Any]:

@@ -92,6 +92,7 @@ async def _accept(
         inventory_refs(payload),
         claims,
         (202, queued_body(order_id)),
+        request[keys.TRACE].traceparent,
     )
     outcome = await request.app[keys.ACCEPT_WRITER].submit(entry)
     if isinstance(outcome, ApiError):
@@ -112,6 +113,7 @@ async def _create_now(
             user=user,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
             answer=lambda stored: _created(payload, stored),
+            traceparent=request[keys.TRACE].traceparent,
         )
         if settings.outbound_auto and status == 201:
             await enqueue_sends(request.app[keys.REDIS], await auto_initiate(conn, [body["id"]]))

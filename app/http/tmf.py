@@ -86,6 +86,7 @@ async def create(request: web.Request) -> web.Response:
             user=user,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
             answer=answer,
+            traceparent=request[keys.TRACE].traceparent,
         )
         if settings.outbound_auto and status == 201:
             await enqueue_sends(request.app[keys.REDIS], await auto_initiate(conn, [body["id"]]))

@@ -4,7 +4,7 @@ operators."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.inbound import inventory_refs
@@ -13,11 +13,20 @@ from app.store import inbound
 from app.store.db import Connection
 
 
+class EntryOutcome(NamedTuple):
+    """One entry processed, with what its log lines need to be found with the request's."""
+
+    queue_id: str
+    request_id: str | None
+    traceparent: str | None
+    state: str  # done | error
+
+
 @dataclass
 class Processed:
-    """What one processing pass did: (id, request id, done|error) each, and who waits."""
+    """What one processing pass did, entry by entry, and who waits."""
 
-    outcomes: list[tuple[str, str | None, str]] = field(default_factory=list)
+    outcomes: list[EntryOutcome] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
 
 
@@ -47,6 +56,7 @@ async def process(
             conn,
             [(r["id"], r["payload"], r["created_by"]) for r in runnable],
             allow_spec_upgrade=allow_spec_upgrade,
+            traces={r["id"]: r["traceparent"] for r in runnable},
         )
         states, errors = [], []
         for row in runnable:
@@ -54,7 +64,9 @@ async def process(
             state = "done" if error is None else "error"
             states.append(state)
             errors.append(None if error is None else error.body())
-            result.outcomes.append((row["id"], row["request_id"], state))
+            result.outcomes.append(
+                EntryOutcome(row["id"], row["request_id"], row["traceparent"], state)
+            )
         await inbound.move_processed(
             conn, [r["id"] for r in runnable], states, errors, attempt=attempt
         )

@@ -3,7 +3,7 @@ cancel and delete, each in one transaction that writes nothing when a rule refus
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ async def create_order(
     user: str,
     allow_spec_upgrade: bool,
     keep_ids: bool = False,
+    traceparent: str | None = None,
 ) -> StoredOrder:
     """One order, checked, resolved and written in one transaction; on ApiError nothing is
     written."""
@@ -53,6 +54,7 @@ async def create_order(
             [(order_id, payload, user)],
             allow_spec_upgrade=allow_spec_upgrade,
             keep_ids=keep_ids,
+            traces={order_id: traceparent},
         )
         error = outcome[order_id]
         if error is not None:
@@ -76,8 +78,11 @@ async def create_orders(
     *,
     allow_spec_upgrade: bool,
     keep_ids: bool = False,
+    traces: Mapping[str, str | None] | None = None,
 ) -> dict[str, ApiError | None]:
-    """Creates many orders in the caller's transaction: (order id, payload, user) each.
+    """Creates many orders in the caller's transaction: (order id, payload, user) each, and
+    the trace context each was posted in (`traces`, by order id), which its outbound
+    requests continue.
 
     One reference fetch and one insert per table serve the whole batch; an order a rule
     refuses gets its ApiError and the others go on. Should the batch insert fail in the
@@ -111,6 +116,8 @@ async def create_orders(
             )
         except ApiError as exc:
             results[order_id] = exc
+            continue
+        built[-1].traceparent = (traces or {}).get(order_id)
     try:
         async with conn.transaction():
             await _insert(conn, built)
@@ -207,6 +214,7 @@ async def create_order_once(
     user: str,
     allow_spec_upgrade: bool,
     answer: Callable[[StoredOrder], Awaitable[tuple[int, Any]]],
+    traceparent: str | None = None,
 ) -> tuple[int, Any]:
     """Synchronous create under the client-retry rules: a retry replays the first answer,
     which `answer` made of the new order in this transaction and the claims keep."""
@@ -220,7 +228,12 @@ async def create_order_once(
                 replay_or_refuse(claim, prior["body_hash"])
                 return prior["status"], prior["response"]
         stored = await create_order(
-            conn, payload, order_id=order_id, user=user, allow_spec_upgrade=allow_spec_upgrade
+            conn,
+            payload,
+            order_id=order_id,
+            user=user,
+            allow_spec_upgrade=allow_spec_upgrade,
+            traceparent=traceparent,
         )
         status, body = await answer(stored)
         await claims.save(conn, [(c.key, c.body_hash, status, body) for c in retry_claims])

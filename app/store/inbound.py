@@ -32,8 +32,8 @@ WITH input AS (
     RETURNING q.*, i.state AS new_state, i.error AS new_error
 )
 INSERT INTO inbound_processed (id, state, payload, received_at, created_by, request_id,
-                               attempts, error, order_id)
-SELECT id, new_state, payload, received_at, created_by, request_id, $4, new_error,
+                               traceparent, attempts, error, order_id)
+SELECT id, new_state, payload, received_at, created_by, request_id, traceparent, $4, new_error,
        CASE WHEN new_state = 'done' THEN id END
   FROM moved
 """
@@ -64,6 +64,7 @@ async def accept(
                 "id": e.id,
                 "created_by": e.user,
                 "request_id": e.request_id,
+                "traceparent": e.traceparent,
                 "refs": e.refs,
                 "keys": [c.key for c in e.claims],
             }
@@ -119,12 +120,14 @@ async def fail(conn: Connection, ids: list[str], *, attempt: int, error: dict[st
 
 
 ENTRY_COLUMNS = """
-id, state, payload, received_at, processed_at, created_by, request_id, attempts, error, order_id
+id, state, payload, received_at, processed_at, created_by, request_id, traceparent, attempts,
+error, order_id
 """
 ALL_ENTRIES = f"""
 SELECT {ENTRY_COLUMNS} FROM (
     SELECT id, 'queued' AS state, payload, received_at, NULL::timestamptz AS processed_at,
-           created_by, request_id, attempts, NULL::jsonb AS error, NULL::text AS order_id
+           created_by, request_id, traceparent, attempts, NULL::jsonb AS error,
+           NULL::text AS order_id
       FROM inbound_queue
     UNION ALL
     SELECT {ENTRY_COLUMNS} FROM inbound_processed
@@ -139,9 +142,9 @@ COUNT = f"SELECT count(*) FROM ({ALL_ENTRIES}) a WHERE ($1::text IS NULL OR stat
 GET_ENTRY = f"SELECT * FROM ({ALL_ENTRIES}) a WHERE id = $1"
 RETRY = """
 WITH moved AS (DELETE FROM inbound_processed WHERE id = $1 AND state = 'error' RETURNING *)
-INSERT INTO inbound_queue (id, payload, received_at, created_by, request_id, inventory_keys,
-                           attempts, enqueued_at)
-SELECT m.id, COALESCE($2, m.payload), m.received_at, m.created_by, m.request_id,
+INSERT INTO inbound_queue (id, payload, received_at, created_by, request_id, traceparent,
+                           inventory_keys, attempts, enqueued_at)
+SELECT m.id, COALESCE($2, m.payload), m.received_at, m.created_by, m.request_id, m.traceparent,
        $3::text[] || COALESCE((SELECT array_agg(p.sys_id) FROM product_inventory p
                                WHERE p.sys_id = ANY($3) OR p.external_id = ANY($3)), '{}'),
        m.attempts, CASE WHEN $4 THEN clock_timestamp() ELSE '-infinity'::timestamptz END

@@ -17,8 +17,8 @@ INSERT_ORDER = """
 INSERT INTO service_order (
     sys_id, external_id, state, order_date, requested_start_date, requested_completion_date,
     expected_completion_date, committed_due_date, order_currency, fulfillment_type, priority,
-    description, category, account, consumer, contact, type_annotation, created_by)
-VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    description, category, account, consumer, contact, type_annotation, created_by, traceparent)
+VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 """
 INSERT_PARTY = """
 INSERT INTO order_related_party (order_id, position, party_id, name, referred_type)
@@ -118,6 +118,7 @@ async def insert(conn: Connection, new_orders: list[NewOrder]) -> None:
                 o.contact,
                 o.type_annotation,
                 o.created_by,
+                o.traceparent,
             )
             for o in new_orders
         ],

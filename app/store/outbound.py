@@ -170,11 +170,11 @@ UPDATE outbound_request
 RETURNING attempts, extract(epoch FROM clock_timestamp() - first_attempt_at)::float8 AS since_first
 """
 DUE = """
-SELECT r.target, o.sys_id AS order_id, o.state AS order_state,
+SELECT r.target, o.sys_id AS order_id, o.state AS order_state, o.traceparent,
        extract(epoch FROM max(r.next_attempt_at) - clock_timestamp())::float8 AS due_in
   FROM outbound_request r JOIN service_order o ON o.sys_id = r.source_record
  WHERE r.request_id = $1 AND r.state = 'not_applicable'
- GROUP BY r.target, o.sys_id, o.state
+ GROUP BY r.target, o.sys_id, o.state, o.traceparent
 """
 DEFER = """
 UPDATE outbound_request SET next_attempt_at = clock_timestamp() + make_interval(secs => $2)
@@ -259,6 +259,7 @@ class Due:
     order_id: str
     order_state: str
     due_in: float  # seconds until the request may go, by the database's clock; 0 or less: now
+    traceparent: str | None  # the order's, which the send continues
 
 
 async def due(conn: Connection, request_id: str) -> Due | None:
@@ -266,7 +267,13 @@ async def due(conn: Connection, request_id: str) -> Due | None:
     row = await conn.fetchrow(DUE, request_id)
     if row is None:
         return None
-    return Due(row["target"], row["order_id"], row["order_state"], row["due_in"] or 0.0)
+    return Due(
+        row["target"],
+        row["order_id"],
+        row["order_state"],
+        row["due_in"] or 0.0,
+        row["traceparent"],
+    )
 
 
 async def defer(conn: Connection, request_id: str, seconds: float) -> None:

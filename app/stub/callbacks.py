@@ -9,6 +9,7 @@ import aiohttp
 
 from app import logs
 from app.stub.records import Received, now
+from app.stub.tracing import callback_traceparent
 
 OUTBOUND_RESPONSE_PATH = "/api/sn_tmf_api/order/serviceOrder/outboundresponse"
 ATTEMPTS = 5
@@ -57,11 +58,17 @@ class Caller:
             "serviceOrderItem": [{"id": i, "state": s} for i, s in states.items()],
         }
         summary = "error" if "error" in states.values() else next(iter(states.values()))
-        log = logs.get().bind(system=record.system, external_id=record.external_id, state=summary)
+        log = logs.get().bind(
+            system=record.system,
+            external_id=record.external_id,
+            state=summary,
+            trace_id=record.trace[0] if record.trace else None,
+        )
+        headers = {**self._headers, **callback_traceparent(record.trace)}
         status: int | None = None
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with self._session.post(self._url, json=body, headers=self._headers) as resp:
+                async with self._session.post(self._url, json=body, headers=headers) as resp:
                     status = resp.status
                     await resp.read()
                 log.info("stub_callback", attempt=attempt, status=status)

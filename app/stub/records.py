@@ -21,6 +21,8 @@ class Received:
     received_at: str = field(default_factory=now)
     duplicates: int = 0
     callbacks: list[dict[str, Any]] = field(default_factory=list)
+    traceparent: str | None = None  # the header as received
+    trace: tuple[str, str] | None = None  # its (trace id, flags), when valid
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -29,6 +31,7 @@ class Received:
             "receivedAt": self.received_at,
             "answer": self.answer,
             "duplicates": self.duplicates,
+            "traceparent": self.traceparent,
             "order": self.order,
             "callbacks": list(self.callbacks),
         }

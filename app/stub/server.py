@@ -17,6 +17,8 @@ from app.settings import Settings
 from app.stub.callbacks import Caller
 from app.stub.config import ConfigError, StubConfig
 from app.stub.records import Received, Registry
+from app.stub.tracing import HEADER as TRACEPARENT
+from app.stub.tracing import received_trace
 
 SYSTEMS = ("som", "tom")
 # Modes that answer every order without accepting it: status, error code, reason.
@@ -66,7 +68,9 @@ async def _read_order(request: web.Request) -> tuple[Any, str | None]:
 
 async def service_order(request: web.Request) -> web.Response:
     system = request.match_info["system"]
-    log = logs.get().bind(system=system)
+    traceparent = request.headers.get(TRACEPARENT)
+    trace = received_trace(traceparent)
+    log = logs.get().bind(system=system, trace_id=trace[0] if trace else None)
     if not _authorised(request):
         log.warning("stub_order_unauthorised")
         return web.json_response(
@@ -88,7 +92,9 @@ async def service_order(request: web.Request) -> web.Response:
     if mode in _REJECTIONS:
         status, code, reason = _REJECTIONS[mode]
         body = {"code": code, "reason": reason, "message": f"Order rejected (stub mode {mode})."}
-        registry.add(Received(system, external_id, order, status, body))
+        registry.add(
+            Received(system, external_id, order, status, body, traceparent=traceparent, trace=trace)
+        )
         log.info("stub_order_received", mode=mode, status=status)
         return web.json_response(body, status=status)
     existing = registry.accepted(system, external_id)
@@ -97,7 +103,7 @@ async def service_order(request: web.Request) -> web.Response:
         log.info("stub_order_received", mode=mode, status=201, duplicate=existing.duplicates)
         return web.json_response(existing.answer_body, status=201)
     body = {"id": uuid.uuid4().hex, "externalId": external_id, "state": "acknowledged"}
-    record = Received(system, external_id, order, 201, body)
+    record = Received(system, external_id, order, 201, body, traceparent=traceparent, trace=trace)
     registry.add(record)
     log.info(
         "stub_order_received",
