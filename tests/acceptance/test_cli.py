@@ -21,6 +21,8 @@ COMMANDS = [
     ["db", "init"],
     ["user"],
     ["user", "add"],
+    ["order"],
+    ["order", "timeline"],
 ]
 
 
