@@ -79,8 +79,10 @@ def _entry_events(entry: dict[str, Any]) -> list[Event]:
     details = _words(state=entry["state"], attempts=entry["attempts"])
     error = entry.get("error")
     if error:
-        messages = [d.get("message", "") for d in error.get("details") or []]
-        details += f": {error.get('reason', '')} {' '.join(m for m in messages if m)}".rstrip()
+        details += f": {error.get('reason') or error.get('message') or 'error'}"
+        for detail in error.get("details") or []:
+            where = f" ({detail['datapath']})" if detail.get("datapath") else ""
+            details += f"; {detail.get('message', '')}{where}"
     events.append(Event(entry["processed_at"], "processed", details))
     return events
 

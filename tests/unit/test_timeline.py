@@ -171,7 +171,7 @@ def test_an_entry_in_error_alone_shows_its_error() -> None:
     events = assemble(OrderRecords(ORDER, entry=entry))
     assert [e.what for e in events] == ["accepted", "processed"]
     assert events[1].details == (
-        "state error, attempts 3: Invalid body field No location no-such-place."
+        "state error, attempts 3: Invalid body field; No location no-such-place. (/x)"
     )
 
 
