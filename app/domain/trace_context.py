@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 HEADER = "traceparent"
 _VERSION = "00"
@@ -22,9 +22,9 @@ _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
 
 
-@dataclass(frozen=True)
-class TraceContext:
-    """A span: the trace it belongs to, its own id, and the trace flags."""
+class TraceContext(NamedTuple):
+    """A span: the trace it belongs to, its own id, and the trace flags. A tuple: one is made
+    for every request."""
 
     trace_id: str
     span_id: str
@@ -39,20 +39,13 @@ class TraceContext:
         return TraceContext(self.trace_id, new_span_id(), self.flags)
 
 
+# Random, as new_sys_id; an all-zero id is invalid, so zero (2**-64 odds at worst) becomes 1.
 def new_trace_id() -> str:
-    return _nonzero(128)
+    return f"{random.getrandbits(128) or 1:032x}"
 
 
 def new_span_id() -> str:
-    return _nonzero(64)
-
-
-def _nonzero(bits: int) -> str:
-    """An all-zero id is invalid; 2**-64 odds, but cheap to rule out."""
-    value = 0
-    while value == 0:
-        value = random.getrandbits(bits)
-    return f"{value:0{bits // 4}x}"
+    return f"{random.getrandbits(64) or 1:016x}"
 
 
 def parse(header: str | None) -> TraceContext | None:
