@@ -38,6 +38,8 @@ def log_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     handlers, level = root.handlers[:], root.level
     monkeypatch.setattr("sys.stdout", buffer)
     logs.configure("info", process="test", fmt="json")
+    # The modules' loggers must not keep this buffer for the tests that come after.
+    structlog.configure(cache_logger_on_first_use=False)
     yield buffer
     root.handlers[:], root.level = handlers, level
     structlog.reset_defaults()
