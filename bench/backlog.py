@@ -26,13 +26,14 @@ from bench.stats import slope
 
 SAMPLE_EVERY = 1.0
 
-# Copies of the seed body with fresh ids and externalIds; enqueued_at keeps its default (now),
-# as for an entry the API accepts, so that the sweeper leaves them to their jobs.
+# Copies of the seed body with fresh ids and externalIds. enqueued_at is now, `$5` seconds ago:
+# with 0, as for an entry the API accepts, the sweeper leaves them to their jobs; older than
+# ORDERHUB_SWEEP_AFTER_SECONDS, they are entries whose jobs Redis lost.
 INSERT_FRESH = """
-INSERT INTO inbound_queue (id, payload, created_by, request_id)
+INSERT INTO inbound_queue (id, payload, created_by, request_id, enqueued_at)
 SELECT replace(gen_random_uuid()::text, '-', ''),
        jsonb_set($1::jsonb, '{externalId}', to_jsonb($2::text || '-sql-' || g)),
-       $3, $2::text || '-sql-' || g
+       $3, $2::text || '-sql-' || g, clock_timestamp() - make_interval(secs => $5)
   FROM generate_series(1, $4::int) AS g
 """
 
@@ -85,9 +86,12 @@ async def clear_queue(conn: asyncpg.Connection[Any], servers: Servers) -> int:
     return len(ids)
 
 
-async def insert_fresh(conn: asyncpg.Connection[Any], count: int, tag: str) -> list[str]:
-    """`count` queued entries inserted with SQL; their ids in arrival (seq) order."""
-    await conn.execute(INSERT_FRESH, json.dumps(seed_body()), tag, DEMO_USER[0], count)
+async def insert_fresh(
+    conn: asyncpg.Connection[Any], count: int, tag: str, *, age: float = 0.0
+) -> list[str]:
+    """`count` queued entries inserted with SQL, last enqueued `age` seconds ago; their ids in
+    arrival (seq) order."""
+    await conn.execute(INSERT_FRESH, json.dumps(seed_body()), tag, DEMO_USER[0], count, age)
     await conn.execute("ANALYZE inbound_queue")
     rows = await conn.fetch("SELECT id FROM inbound_queue ORDER BY seq")
     return [row["id"] for row in rows]

@@ -15,7 +15,7 @@ BENCH_DIR = REPO_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 
 # Every phase, in the order a run takes them; BENCH_PHASES picks some, the order stays this.
-PHASES = ("ingest", "capacity", "latency", "drain", "memory", "reads")
+PHASES = ("ingest", "capacity", "latency", "drain", "recovery", "memory", "reads")
 
 # Targets: printed beside the figures, never asserted.
 TARGET_RATIO = 0.75  # ingest accepted/s over the ceiling's tps
@@ -24,6 +24,7 @@ TARGET_CAPACITY_RATIO = 0.2  # capacity processed/s over the ceiling's tps
 TARGET_DONE_P99_S = 1.0  # latency: 202 -> done p99 at the highest offered rate
 TARGET_DRAIN_SCALING = 1.7  # drain: 2 workers over 1 worker
 TARGET_DRAIN_2 = 3_000.0  # drain: orders/s with 2 workers
+TARGET_RECOVERY_RATIO = 0.8  # recovery: processed/s after a Redis loss over the API-fed drain
 TARGET_RSS_MB = 150.0  # memory: peak RSS of any one API or worker process
 TARGET_RSS_GROWTH = 0.2  # memory: RSS after the bad input within this share of before
 # Backlog "flat": its least-squares slope under this share of the arrival rate.
@@ -32,6 +33,7 @@ FLAT_SHARE = 0.05
 CAPACITY_WORKERS = 2
 LATENCY_WORKERS = 2
 DRAIN_WORKERS = (1, 2, 4)
+RECOVERY_WORKERS = 2
 LATENCY_RATES = (250, 500, 1_000)
 
 
@@ -91,6 +93,8 @@ class Config:
     phases: tuple[str, ...] = PHASES
     latency_seconds: int = 30
     latency_rates: tuple[int, ...] = LATENCY_RATES
+    recovery_entries: int = 100_000
+    recovery_seconds: int = 60
 
     @property
     def needs_ceiling(self) -> bool:
@@ -114,4 +118,6 @@ class Config:
             latency_rates=parse_rates(
                 os.environ.get("BENCH_LATENCY_RATES", ",".join(map(str, LATENCY_RATES)))
             ),
+            recovery_entries=_number("BENCH_RECOVERY_ENTRIES", 100_000, 1_000, 1_000_000),
+            recovery_seconds=_number("BENCH_RECOVERY_SECONDS", 60, 5, 3600),
         )

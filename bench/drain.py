@@ -62,10 +62,10 @@ def backlog_size(one_worker_rate: float, window_seconds: float) -> int:
     return max(MIN_ENTRIES, min(MAX_ENTRIES, int(one_worker_rate * seconds)))
 
 
-async def _watch(bench: Bench, stack: Stack, workers: int, began: float) -> None:
-    """Until the queue is empty or the window (BENCH_DRAIN_SECONDS) is over."""
+async def _watch(bench: Bench, stack: Stack, label: str, began: float, seconds: float) -> None:
+    """Until the queue is empty or the window is over."""
     shown = began
-    while time.monotonic() - began < bench.config.drain_seconds:
+    while time.monotonic() - began < seconds:
         await asyncio.sleep(POLL_EVERY)
         stack.check()
         left = await depth(bench.conn)
@@ -73,13 +73,24 @@ async def _watch(bench: Bench, stack: Stack, workers: int, began: float) -> None
             return
         if time.monotonic() - shown >= SAY_EVERY:
             shown = time.monotonic()
-            say(f"drain {workers}w: {shown - began:5.1f}s, {left:,} queued")
+            say(f"{label}: {shown - began:5.1f}s, {left:,} queued")
 
 
-async def window(bench: Bench, workers: int, entries: int, label: str) -> dict[str, Any]:
+async def window(
+    bench: Bench,
+    workers: int,
+    entries: int,
+    label: str,
+    *,
+    phase: str = "drain",
+    seconds: float | None = None,
+) -> dict[str, Any]:
+    """`workers` workers on `entries` fresh entries fed as the API feeds them, until the queue
+    is empty or `seconds` (BENCH_DRAIN_SECONDS by default) have passed."""
     conn = bench.conn
+    window_seconds = bench.config.drain_seconds if seconds is None else seconds
     cleared = await clear_queue(conn, bench.servers)
-    stack = Stack(bench, "drain")
+    stack = Stack(bench, phase)
     rss = RssSampler(stack.pids)
     profiling: asyncio.Future[dict[str, Any] | None] | None = None
     try:
@@ -93,18 +104,18 @@ async def window(bench: Bench, workers: int, entries: int, label: str) -> dict[s
             await cpu.start()
             began = time.monotonic()
             jobs = await enqueue_like_api(bench.servers, ids)
-            say(f"drain {label}: {len(ids):,} entries inserted, {jobs:,} jobs enqueued")
-            if bench.config.profile and bench.config.drain_seconds >= 8:
+            say(f"{phase} {label}: {len(ids):,} entries inserted, {jobs:,} jobs enqueued")
+            if bench.config.profile and window_seconds >= 8:
                 profiling = asyncio.ensure_future(
                     profile_after(
                         1,
                         stack.group("worker")[0],
                         f"worker-{label}",
-                        min(15, bench.config.drain_seconds - 5),
+                        min(15, window_seconds - 5),
                         bench.profile_dir,
                     )
                 )
-            await _watch(bench, stack, workers, began)
+            await _watch(bench, stack, f"{phase} {label}", began, window_seconds)
             await cpu.stop()
             wall = time.monotonic() - began
     finally:
@@ -125,7 +136,7 @@ async def window(bench: Bench, workers: int, entries: int, label: str) -> dict[s
         "entries": len(ids),
         "jobs": jobs,
         "removed_before": cleared,
-        "window_seconds": bench.config.drain_seconds,
+        "window_seconds": window_seconds,
         "wall_seconds": round(wall, 2),
         "processed": count,
         "done": row["done"],

@@ -8,9 +8,11 @@
 4. capacity: the API and two workers under the same load (bench.capacity);
 5. latency: fixed offered rates, open loop, with the API and two workers (bench.latency);
 6. drain: 1, 2 and 4 workers on the same fresh backlog, no API (bench.drain);
-7. memory: bad input against a running API (bench.memory_phase); every phase samples RSS;
-8. reads: bench.reads, when it is there;
-9. the table printed and every figure saved as JSON (bench.report).
+7. recovery: a backlog whose jobs Redis lost, handed back by the sweeper, beside the same
+   backlog fed as the API feeds it (bench.recovery);
+8. memory: bad input against a running API (bench.memory_phase); every phase samples RSS;
+9. reads: bench.reads, when it is there;
+10. the table printed and every figure saved as JSON (bench.report).
 
 Every process the run starts is stopped by its pid, and the servers and their folder go with
 it, so that a run leaves nothing behind but its results.
@@ -48,6 +50,7 @@ from bench.latency import latency, latency_rows
 from bench.memory import RssSampler
 from bench.memory_phase import memory, memory_rows
 from bench.progress import say
+from bench.recovery import recovery, recovery_rows
 from bench.report import Row, ceiling_rows, ingest_rows, machine, other_load, print_table, save
 from bench.servers import Processes, Servers, postgres_pid, servers
 from bench.stack import Bench, Stack
@@ -129,6 +132,8 @@ async def run_phases(bench: Bench, results: dict[str, Any], reads: ModuleType | 
         await fresh("latency", latency)
     if "drain" in config.phases:
         await fresh("drain", drain)
+    if "recovery" in config.phases:
+        await fresh("recovery", recovery)
     if "memory" in config.phases:
         await fresh("memory", memory)
     if "reads" in config.phases and reads is not None:
@@ -204,6 +209,7 @@ def sections(results: dict[str, Any], reads: ModuleType | None) -> list[tuple[st
         ("capacity", capacity_rows),
         ("latency", latency_rows),
         ("drain", drain_rows),
+        ("recovery", recovery_rows),
     ):
         if name in results:
             out.append((name, rows_of(results[name])))

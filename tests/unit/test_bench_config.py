@@ -11,7 +11,7 @@ from bench.config import PHASES, Config, parse_phases, parse_rates
 def test_no_phases_means_all_in_run_order() -> None:
     assert parse_phases("") == PHASES
     assert parse_phases(" , ") == PHASES
-    assert PHASES == ("ingest", "capacity", "latency", "drain", "memory", "reads")
+    assert PHASES == ("ingest", "capacity", "latency", "drain", "recovery", "memory", "reads")
 
 
 def test_phases_keep_the_run_order_whatever_the_knob_says() -> None:
@@ -37,10 +37,18 @@ def test_the_ceiling_runs_with_ingest_or_capacity(monkeypatch: pytest.MonkeyPatc
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BENCH_PHASES", "BENCH_SECONDS", "BENCH_LATENCY_SECONDS", "BENCH_DRAIN_SECONDS"):
+    for name in (
+        "BENCH_PHASES",
+        "BENCH_SECONDS",
+        "BENCH_LATENCY_SECONDS",
+        "BENCH_DRAIN_SECONDS",
+        "BENCH_RECOVERY_ENTRIES",
+        "BENCH_RECOVERY_SECONDS",
+    ):
         monkeypatch.delenv(name, raising=False)
     config = Config.from_env()
     assert config.phases == PHASES
     assert (config.seconds, config.latency_seconds, config.concurrency) == (30, 30, 64)
     assert config.latency_rates == (250, 500, 1000)
     assert config.drain_seconds == 20
+    assert (config.recovery_entries, config.recovery_seconds) == (100_000, 60)
