@@ -190,7 +190,8 @@ SETTINGS: tuple[Setting, ...] = (
         "ORDERHUB_SWEEP_AFTER_SECONDS",
         "10",
         _positive_float,
-        "A queued entry not processed this long after its last enqueue is enqueued again.",
+        "A queued entry not processed this long after its last enqueue is enqueued again, "
+        "unless a job enqueued more than half this long ago has not started yet.",
     ),
     Setting(
         "ORDERHUB_PROCESSED_RETENTION_DAYS",

@@ -6,12 +6,15 @@ order it creates, makes a second run do nothing for it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from uuid import uuid4
 
 import structlog
 from arq import Retry
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 
 from app import logs
 from app.domain.backoff import retry_delay
@@ -27,6 +30,10 @@ WAITING_DELAY = 0.2
 SWEEP_BATCH = 5000
 # A run stops taking batches after this long; the next run, seconds later, goes on.
 SWEEP_SECONDS = 4.0
+# While the workers are behind, a run looks again after this long.
+SWEEP_WAIT = 0.2
+# The oldest jobs looked at to tell whether one is still waiting to start.
+SWEEP_LOOKAHEAD = 1000
 
 
 async def process_inbound(ctx: dict[str, Any], ids: list[str] | str) -> dict[str, int]:
@@ -124,26 +131,49 @@ def _log_outcomes(result: inbound_service.Processed) -> dict[str, int]:
 async def sweep_inbound(ctx: dict[str, Any]) -> int:
     """Re-enqueues entries whose trigger was lost (Redis flushed, enqueue failed): batch after
     batch until none is due or SWEEP_SECONDS have passed, so that after a Redis loss a
-    backlog of any size is handed back at the pace Redis takes it, not one batch per run."""
+    backlog of any size is handed back at the pace Redis takes it, not one batch per run.
+
+    An entry also comes due while its job only waits behind others, in a backlog deeper than
+    the threshold. So while a job enqueued more than half the threshold ago has not started,
+    the run hands back nothing and looks again shortly: the workers are fed as fast as they
+    take jobs, and an entry whose job is waiting is not handed back a second time."""
     settings = ctx["settings"]
+    after = settings.orderhub_sweep_after_seconds
+    redis: ArqRedis = ctx["redis"]
     deadline = time.monotonic() + SWEEP_SECONDS
     checked = enqueued = 0
-    while True:
+    while time.monotonic() < deadline:
+        if await _waiting_since(redis, settings.orderhub_queue_name, after / 2):
+            await asyncio.sleep(SWEEP_WAIT)
+            continue
         async with ctx["pool"].acquire() as conn:
-            due = await inbound.due_for_sweep(
-                conn, older_than=settings.orderhub_sweep_after_seconds, limit=SWEEP_BATCH
-            )
+            due = await inbound.due_for_sweep(conn, older_than=after, limit=SWEEP_BATCH)
         if not due:
             break
         checked += len(due)
-        for chunk in chunks(due):
+        batch = chunks(due)
+        # Together, not one after another: each enqueue is three round trips, and beside the
+        # worker's own jobs every round trip waits its turn on the event loop.
+        jobs = await asyncio.gather(
             # A job id of its own: a live job holding some of these entries must not block the
             # others; a second run over an entry already processed does nothing.
-            job_id = f"sweep:{uuid4().hex}"
-            if await ctx["redis"].enqueue_job(PROCESS_INBOUND, chunk, _job_id=job_id):
-                enqueued += len(chunk)
-        if len(due) < SWEEP_BATCH or time.monotonic() >= deadline:
+            *(redis.enqueue_job(PROCESS_INBOUND, c, _job_id=f"sweep:{uuid4().hex}") for c in batch)
+        )
+        enqueued += sum(len(c) for c, job in zip(batch, jobs, strict=True) if job is not None)
+        if len(due) < SWEEP_BATCH:
             break
     if enqueued:
         log.info("inbound_swept", checked=checked, enqueued=enqueued)
     return enqueued
+
+
+async def _waiting_since(redis: ArqRedis, queue_name: str, seconds: float) -> bool:
+    """Whether a job due more than `seconds` ago has not started. A started job has its
+    in-progress key, and keeps it if its worker was killed: the sweeper then goes on, and
+    hands back that worker's entries."""
+    cutoff = (time.time() - seconds) * 1000
+    ids = await redis.zrangebyscore(queue_name, "-inf", cutoff, start=0, num=SWEEP_LOOKAHEAD)
+    if not ids:
+        return False
+    started: int = await redis.exists(*(in_progress_key_prefix + i.decode() for i in ids))
+    return started < len(ids)

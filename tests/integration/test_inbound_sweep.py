@@ -3,10 +3,15 @@ budget), not one batch: recovery goes at the workers' pace, not at a batch per r
 
 from __future__ import annotations
 
+import time
+
 import asyncpg
+import pytest
+from arq.constants import in_progress_key_prefix
 
 from app.services.jobs import connect, deserialize
 from app.settings import Settings
+from workers import inbound as inbound_worker
 from workers.inbound import SWEEP_BATCH, sweep_inbound
 
 QUEUE_ROWS = """
@@ -42,4 +47,36 @@ async def test_one_run_re_enqueues_a_backlog_larger_than_a_batch(
         await redis.delete(
             settings.orderhub_queue_name, *[f"arq:job:{j.decode()}" for j in job_ids]
         )
+        await redis.aclose(close_connection_pool=True)
+
+
+async def test_entries_whose_jobs_wait_are_not_handed_back_again(
+    pool: asyncpg.Pool, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a backlog deeper than the threshold, entries come due while their jobs only wait:
+    the sweeper leaves them until those jobs have started. A started job whose worker was
+    killed keeps its in-progress key; its entries are handed back then."""
+    monkeypatch.setattr(inbound_worker, "SWEEP_SECONDS", 0.5)
+    backlog = 250
+    async with pool.acquire() as conn:
+        await conn.execute(QUEUE_ROWS, backlog)
+    queue = settings.orderhub_queue_name
+    redis = connect(settings.redis_url, queue)
+    ctx = {"settings": settings, "pool": pool, "redis": redis}
+    try:
+        assert await sweep_inbound(ctx) == backlog
+        # A minute later, with no worker: the entries are due again, their jobs still wait.
+        job_ids = [j.decode() for j in await redis.zrange(queue, 0, -1)]
+        await redis.zadd(queue, {j: (time.time() - 60) * 1000 for j in job_ids})
+        async with pool.acquire() as conn:
+            await conn.execute("UPDATE inbound_queue SET enqueued_at = '-infinity'")
+        assert await sweep_inbound(ctx) == 0
+
+        await redis.set(in_progress_key_prefix + job_ids[0], b"1")
+        assert await sweep_inbound(ctx) == 0  # the other jobs still wait
+
+        for job_id in job_ids[1:]:
+            await redis.set(in_progress_key_prefix + job_id, b"1")
+        assert await sweep_inbound(ctx) == backlog
+    finally:
         await redis.aclose(close_connection_pool=True)
