@@ -24,12 +24,15 @@ from app.services import inbound as inbound_service
 from app.services.jobs import PROCESS_INBOUND, chunks, enqueue_sends
 from app.services.outbound import auto_initiate
 from app.store import db, inbound
+from workers.periodic import skipped_while_unavailable
 
 log = logs.get("orderhub.worker.inbound")
 WAITING_DELAY = 0.2
 SWEEP_BATCH = 5000
-# A run stops taking batches after this long; the next run, seconds later, goes on.
+# A run stops taking batches after this long; the next run goes on at once.
 SWEEP_SECONDS = 4.0
+# Between runs that found nothing to hand back.
+SWEEP_INTERVAL = 5.0
 # While the workers are behind, a run looks again after this long.
 SWEEP_WAIT = 0.2
 # The oldest jobs looked at to tell whether one is still waiting to start.
@@ -128,7 +131,24 @@ def _log_outcomes(result: inbound_service.Processed) -> dict[str, int]:
     return counts
 
 
-async def sweep_inbound(ctx: dict[str, Any]) -> int:
+async def keep_sweeping(ctx: dict[str, Any]) -> None:
+    """The sweeper as a task of the worker's own, beside arq's job loop rather than one of its
+    cron jobs: arq schedules cron jobs only between reads of the queue, after the jobs it read
+    last are done, so under a backlog runs came many seconds apart and a Redis loss was
+    handed back a few batches at a time. A run that handed something back is followed at once
+    by the next; an idle one waits SWEEP_INTERVAL. Every worker runs one; an advisory lock
+    keeps two from taking the same entries."""
+    sweep = skipped_while_unavailable(sweep_inbound)
+    while True:
+        try:
+            enqueued = await sweep(ctx)
+        except Exception as exc:
+            log.warning("inbound_sweep_failed", error=repr(exc))
+            enqueued = 0
+        await asyncio.sleep(0 if enqueued else SWEEP_INTERVAL)
+
+
+async def sweep_inbound(ctx: dict[str, Any], seconds: float = SWEEP_SECONDS) -> int:
     """Re-enqueues entries whose trigger was lost (Redis flushed, enqueue failed): batch after
     batch until none is due or SWEEP_SECONDS have passed, so that after a Redis loss a
     backlog of any size is handed back at the pace Redis takes it, not one batch per run.
@@ -140,7 +160,7 @@ async def sweep_inbound(ctx: dict[str, Any]) -> int:
     settings = ctx["settings"]
     after = settings.orderhub_sweep_after_seconds
     redis: ArqRedis = ctx["redis"]
-    deadline = time.monotonic() + SWEEP_SECONDS
+    deadline = time.monotonic() + seconds
     checked = enqueued = 0
     while time.monotonic() < deadline:
         if await _waiting_since(redis, settings.orderhub_queue_name, after / 2):

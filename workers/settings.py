@@ -1,7 +1,9 @@
-"""The arq worker: functions, cron jobs and the resources every job shares."""
+"""The arq worker: functions, cron jobs, the inbound sweeper and the resources every job shares."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import aiohttp
@@ -15,7 +17,7 @@ from app.services.jobs import PROCESS_INBOUND, SEND_OUTBOUND, deserialize, seria
 from app.settings import Settings
 from app.store import db
 from workers.heartbeat import farewell, heartbeat
-from workers.inbound import process_inbound, sweep_inbound
+from workers.inbound import keep_sweeping, process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
 from workers.outbound import SEND_MAX_TRIES, send_outbound, sweep_outbound
 from workers.periodic import skipped_while_unavailable
@@ -39,9 +41,19 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         )
         ctx["http"] = aiohttp.ClientSession()
         await heartbeat(ctx)
+        if burst:
+            # A burst worker stops once the queue is empty: entries whose trigger was lost are
+            # handed back before it first looks.
+            await skipped_while_unavailable(sweep_inbound)(ctx)
+        else:
+            ctx["inbound_sweeper"] = asyncio.create_task(keep_sweeping(ctx))
         log.info("worker_started", queue=settings.orderhub_queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "inbound_sweeper" in ctx:
+            ctx["inbound_sweeper"].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ctx["inbound_sweeper"]
         if "pool" in ctx:
             await ctx["pool"].close()
         if "http" in ctx:
@@ -76,13 +88,6 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             cron(
                 skipped_while_unavailable(sweep_outbound),
                 second=set(range(2, 60, 5)),
-                run_at_startup=True,
-                unique=False,
-                timeout=20,
-            ),
-            cron(
-                skipped_while_unavailable(sweep_inbound),
-                second=set(range(0, 60, 5)),
                 run_at_startup=True,
                 unique=False,
                 timeout=20,
