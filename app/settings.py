@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.redis_address import SENTINEL_SCHEME, is_sentinel, parse_sentinel
+
 
 class SettingsError(ValueError):
     """A setting has a value the process cannot start with."""
@@ -81,6 +83,14 @@ def _log_format(raw: str) -> str:
     return lowered
 
 
+def _redis_url(raw: str) -> str:
+    """One server, or a Sentinel service whose address list is checked here, at start."""
+    if is_sentinel(raw):
+        parse_sentinel(raw)
+        return raw
+    return _url("redis", "rediss", "unix", SENTINEL_SCHEME)(raw)
+
+
 def _log_level(raw: str) -> str:
     lowered = raw.lower()
     if lowered not in {"debug", "info", "warning", "error"}:
@@ -116,8 +126,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REDIS_URL",
         "",
-        _url("redis", "rediss", "unix"),
-        "Redis to use. Empty: `orderhub dev` starts an embedded server.",
+        _redis_url,
+        "Redis to use, or a Redis Sentinel service (redis+sentinel://[:PASSWORD@]HOST:PORT"
+        "[,HOST:PORT...]/SERVICE[/DB]). Empty: `orderhub dev` starts an embedded server.",
     ),
     Setting("HOST", "127.0.0.1", str, "Address the API listens on."),
     Setting("PORT", "8080", _port, "Port the API listens on."),

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from app.cli.database import DEMO_USER
-from app.services.jobs import PROCESS_INBOUND, chunks, connect
+from app.services.jobs import PROCESS_INBOUND, chunks, close, connect
 from bench.body import seed_body
 from bench.servers import Servers
 from bench.stats import slope
@@ -67,10 +67,10 @@ async def clear_queue(conn: asyncpg.Connection[Any], servers: Servers) -> int:
     """Deletes every queued entry and its arq job, then vacuums the queue, so that the next
     phase drains only its own entries over a table without the last one's dead rows. Only
     while no worker runs."""
-    import redis.asyncio as aioredis
+    from app.services import jobs
 
     ids = [r["id"] for r in await conn.fetch("DELETE FROM inbound_queue RETURNING id")]
-    client = aioredis.from_url(servers.redis_url)  # type: ignore[no-untyped-call]
+    client = jobs.client(servers.redis_url)
     try:
         await client.delete(servers.queue_name, servers.queue_name + ":health-check")
         for start in range(0, len(ids), 1000):
@@ -81,7 +81,7 @@ async def clear_queue(conn: asyncpg.Connection[Any], servers: Servers) -> int:
             ]
             await client.delete(*keys)
     finally:
-        await client.aclose()
+        await jobs.close(client)
     await conn.execute("VACUUM (ANALYZE) inbound_queue")
     return len(ids)
 
@@ -107,7 +107,7 @@ async def enqueue_like_api(servers: Servers, ids: list[str]) -> int:
             if await redis.enqueue_job(PROCESS_INBOUND, chunk, _job_id=chunk[0]) is not None:
                 jobs += 1
     finally:
-        await redis.aclose(close_connection_pool=True)
+        await close(redis)
     return jobs
 
 

@@ -18,15 +18,15 @@ Snapshot = dict[str, float | None]
 
 async def redis_cpu_seconds(redis_url: str) -> float | None:
     """Redis's user + system CPU seconds, its forks included, from INFO cpu."""
-    import redis.asyncio as aioredis
+    from app.services import jobs
 
-    client = aioredis.from_url(redis_url)  # type: ignore[no-untyped-call]
+    client = jobs.client(redis_url)
     try:
         info: dict[str, Any] = await client.info("cpu")
     except Exception:
         return None
     finally:
-        await client.aclose()
+        await jobs.close(client)
     keys = ("used_cpu_user", "used_cpu_sys", "used_cpu_user_children", "used_cpu_sys_children")
     return sum(float(info.get(key, 0.0)) for key in keys)
 

@@ -40,13 +40,13 @@ def other_load(seconds: float = OTHER_LOAD_SECONDS) -> float | None:
 
 
 async def machine(conn: asyncpg.Connection[Any], servers: Servers) -> dict[str, Any]:
-    import redis.asyncio as aioredis
+    from app.services import jobs
 
-    client = aioredis.from_url(servers.redis_url)  # type: ignore[no-untyped-call]
+    client = jobs.client(servers.redis_url)
     try:
         redis_version = (await client.info("server")).get("redis_version", "unknown")
     finally:
-        await client.aclose()
+        await jobs.close(client)
     return {
         "nproc": os.cpu_count(),
         "cpus_usable": usable_cpus(),

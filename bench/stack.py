@@ -64,9 +64,9 @@ async def wait_ready(base_url: str, api: subprocess.Popen[bytes], procs: Process
 
 async def wait_workers(bench: Bench, workers: dict[str, subprocess.Popen[bytes]]) -> None:
     """Until every worker's heartbeat key is in Redis (written at the end of its start-up)."""
-    import redis.asyncio as aioredis
+    from app.services import jobs
 
-    client = aioredis.from_url(bench.servers.redis_url)  # type: ignore[no-untyped-call]
+    client = jobs.client(bench.servers.redis_url)
     deadline = time.monotonic() + READY_TIMEOUT
     try:
         while time.monotonic() < deadline:
@@ -79,7 +79,7 @@ async def wait_workers(bench: Bench, workers: dict[str, subprocess.Popen[bytes]]
                 return
             await asyncio.sleep(0.1)
     finally:
-        await client.aclose()
+        await jobs.close(client)
     raise RuntimeError(f"workers not ready within {READY_TIMEOUT:.0f}s")
 
 

@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from app import logs
+from app.redis_address import is_sentinel, parse_sentinel
 from app.services.jobs import PROCESS_INBOUND, SEND_OUTBOUND, deserialize, serialize
 from app.settings import Settings
 from app.store import db
@@ -26,6 +27,21 @@ log = logs.get("orderhub.worker")
 # How often an idle worker looks for jobs: arq's default, half a second, was added to the time
 # from 202 to order for most orders; a Redis poll costs next to nothing.
 POLL_DELAY_SECONDS = 0.05
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq asks the sentinels for the master itself, and again after a failover."""
+    if not is_sentinel(url):
+        return RedisSettings.from_dsn(url)
+    address = parse_sentinel(url)
+    return RedisSettings(
+        host=list(address.sentinels),
+        sentinel=True,
+        sentinel_master=address.service,
+        database=address.db,
+        username=address.username,
+        password=address.password,
+    )
 
 
 def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
@@ -94,7 +110,7 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             ),
         ],
         keep_result=0,
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_settings=redis_settings(settings.redis_url),
         queue_name=settings.orderhub_queue_name,
         on_startup=on_startup,
         on_shutdown=on_shutdown,

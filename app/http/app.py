@@ -44,8 +44,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     app[keys.REDIS] = jobs.connect(settings.redis_url, settings.orderhub_queue_name)
     yield
-    # The pool given to ArqRedis is not closed with it unless asked.
-    await app[keys.REDIS].aclose(close_connection_pool=True)
+    await jobs.close(app[keys.REDIS])
 
 
 async def _accept_writer(app: web.Application) -> AsyncIterator[None]:

@@ -9,7 +9,13 @@ import json
 from typing import Any
 
 from arq.connections import ArqRedis
-from redis.asyncio import ConnectionPool
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+
+from app.redis_address import is_sentinel, parse_sentinel
+
+# A Redis (or sentinel) that stops answering fails the call rather than holding it.
+_TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 
 PROCESS_INBOUND = "process_inbound"
 SEND_OUTBOUND = "send_outbound"
@@ -34,15 +40,45 @@ def deserialize(raw: bytes) -> dict[str, Any]:
     return loaded
 
 
+def connection_pool(url: str) -> ConnectionPool:
+    """On one server, or on whichever server a Sentinel service names as master: the
+    sentinels are asked on each new connection, and again when the master stops being one."""
+    if not is_sentinel(url):
+        return ConnectionPool.from_url(url, **_TIMEOUTS)
+    address = parse_sentinel(url)
+    sentinels = Sentinel(list(address.sentinels), sentinel_kwargs=dict(_TIMEOUTS))  # type: ignore[no-untyped-call]
+    return SentinelConnectionPool(  # type: ignore[no-untyped-call]
+        address.service,
+        sentinels,
+        db=address.db,
+        username=address.username,
+        password=address.password,
+        **_TIMEOUTS,
+    )
+
+
 def connect(url: str, queue_name: str) -> ArqRedis:
     """A client that does not connect until first used, so a process starts while Redis is down."""
-    pool = ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     return ArqRedis(
-        connection_pool=pool,
+        connection_pool=connection_pool(url),
         job_serializer=serialize,
         job_deserializer=deserialize,
         default_queue_name=queue_name,
     )
+
+
+def client(url: str) -> Redis:
+    """A plain client (no job methods) on the same kind of pool, for tools outside the app."""
+    return Redis(connection_pool=connection_pool(url))
+
+
+async def close(redis: Redis) -> None:
+    """The client, its pool, and a Sentinel pool's own connections to the sentinels."""
+    pool = redis.connection_pool
+    await redis.aclose(close_connection_pool=True)
+    if isinstance(pool, SentinelConnectionPool):
+        for sentinel in pool.sentinel_manager.sentinels:
+            await sentinel.aclose()
 
 
 async def enqueue_sends(redis: ArqRedis, request_ids: list[str]) -> None:

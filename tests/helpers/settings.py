@@ -13,8 +13,8 @@ from arq.constants import (
     result_key_prefix,
     retry_key_prefix,
 )
-from redis.asyncio import Redis
 
+from app.services import jobs
 from app.settings import Settings
 from tests.helpers.databases import RUN_ID
 
@@ -33,7 +33,7 @@ async def isolated_settings(database_url: str, redis_url: str) -> AsyncIterator[
             orderhub_queue_name=queue,
         )
     finally:
-        redis = Redis.from_url(redis_url)
+        redis = jobs.connect(redis_url, queue)
         try:
             keys = [key async for key in redis.scan_iter(match=f"{queue}*")]
             # arq keeps each job's data under arq:job:<id>, outside the queue's own keys.
@@ -42,4 +42,4 @@ async def isolated_settings(database_url: str, redis_url: str) -> AsyncIterator[
             if keys:
                 await redis.delete(*keys)
         finally:
-            await redis.aclose()
+            await jobs.close(redis)
