@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit lint bench venv clean chromium
+.PHONY: run test test-unit lint bench venv clean chromium compose
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ run: $(STAMP)
 # The console's browser tests drive the Debian package chromium (Playwright's own browser
 # download is never used); as root with apt-get it is installed when missing, else those
 # tests are skipped and say so.
-test: $(STAMP) chromium
+test: $(STAMP) chromium compose
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 chromium:
@@ -31,6 +31,18 @@ chromium:
 		     || { apt-get update -qq >/dev/null 2>&1 \
 		          && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } \
 		     || echo "test: could not install chromium; the console's browser tests are skipped"; }
+
+# deploy/compose.yaml is read by `docker compose config` (no Docker daemon needed) when the
+# plugin answers, else by the Debian package docker-compose, installed as root when missing;
+# with neither, that test is skipped and says so.
+compose:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 \
+		|| [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 \
+		|| { echo "test: installing docker-compose with apt-get ..."; \
+		     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1 \
+		     || { apt-get update -qq >/dev/null 2>&1 \
+		          && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1; } \
+		     || echo "test: could not install docker-compose; the compose config test is skipped"; }
 
 # The pure tests only (tests/unit): no server, a few seconds.
 test-unit: $(STAMP)

@@ -12,3 +12,4 @@ SCHEMA_SQL = REPO_ROOT / "schema.sql"
 # The seed's cURL examples (bench/ reads them too).
 SEED_EXAMPLES = TESTS / "seed_examples"
 SCHEMA_BEFORE_MIGRATIONS = TESTS / "fixtures" / "schema_before_migrations.sql"
+DEPLOY = REPO_ROOT / "deploy"
