@@ -157,6 +157,11 @@ def test_prometheus_adapter_serves_the_metric_the_workers_scale_on() -> None:
     assert rule["metricsQuery"].startswith("max(")
 
 
+def test_the_api_exports_the_metric_the_workers_scale_on() -> None:
+    metrics = pytest.importorskip("app.metrics", reason="no app.metrics: the API has no /metrics")
+    assert metrics.INBOUND_OLDEST_QUEUED_AGE == QUEUE_AGE
+
+
 def test_each_deployment_has_a_disruption_budget_selecting_it() -> None:
     budgets = of_kind("PodDisruptionBudget")
     for deployment in of_kind("Deployment"):
