@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from app.cli.embedded import free_port
 from tests.helpers.payloads import ORDERS, async_example, unique_external_id
@@ -152,11 +152,7 @@ class Servers:
 
     def fail_over(self) -> None:
         """The sentinel promotes the replica and turns the old master into its replica."""
-        client = self.client(self.sentinel_port, password=None)
-        try:
-            client.execute_command("SENTINEL", "FAILOVER", SERVICE)
-        finally:
-            client.close()
+        wait_for(self._ask_failover, 30, "the sentinel taking the failover")
         sentinel = self.processes[-1]
         wait_for(
             lambda: self._sentinel_sees(sentinel, self.replica_port, replicas=0),
@@ -164,6 +160,20 @@ class Servers:
             "the sentinel naming the promoted replica",
         )
         wait_for(lambda: self.role(self.master_port) == "slave", 60, "the old master demoted")
+
+    def _ask_failover(self) -> bool:
+        """False while the sentinel has not yet judged the replica fit to promote."""
+        client = self.client(self.sentinel_port, password=None)
+        try:
+            client.execute_command("SENTINEL", "FAILOVER", SERVICE)
+        except ResponseError as exc:
+            if "NOGOODSLAVE" in str(exc):
+                return False
+            if "INPROG" not in str(exc):
+                raise
+        finally:
+            client.close()
+        return True
 
     def heartbeats(self, port: int, queue: str) -> list[str]:
         client = self.client(port)
