@@ -282,6 +282,19 @@ SETTINGS: tuple[Setting, ...] = (
         "A console session not used for this long ends (30 minutes by default).",
     ),
     Setting(
+        "ORDERHUB_WORKER_METRICS_PORT",
+        "0",
+        _port,
+        "Port a worker serves its Prometheus metrics on (GET /metrics); 0: none. Several "
+        "workers on one host each need their own.",
+    ),
+    Setting(
+        "ORDERHUB_WORKER_METRICS_HOST",
+        "127.0.0.1",
+        str,
+        "Address a worker's metrics port listens on.",
+    ),
+    Setting(
         "STUB_HOST", "127.0.0.1", str, "Address the SOM/TOM stub (`orderhub stub`) listens on."
     ),
     Setting("STUB_PORT", "8090", _port, "Port the SOM/TOM stub listens on."),
@@ -427,6 +440,8 @@ class Settings:
     orderhub_signin_max_delay_seconds: float
     orderhub_console_session_seconds: float
     orderhub_console_idle_seconds: float
+    orderhub_worker_metrics_port: int
+    orderhub_worker_metrics_host: str
     stub_host: str
     stub_port: int
     stub_user: str

@@ -14,7 +14,7 @@ import aiohttp
 import structlog
 from arq import Retry
 
-from app import logs
+from app import logs, metrics
 from app.domain.backoff import retry_delay
 from app.domain.breaker import CircuitBreaker
 from app.domain.outbound import classify_send
@@ -107,6 +107,7 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
                 conn, send, send.attempts, "the order was cancelled before it was sent"
             )
         log.info("outbound_dropped", reason="order cancelled", **fields)
+        _count(send.target, "dropped")
         return "given up"
     circuit = breaker(ctx, send.target)
     async with ctx["pool"].acquire() as conn:
@@ -123,6 +124,7 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         await _breaker_outcome(ctx, circuit, failed=False)
         async with ctx["pool"].acquire() as conn:
             await outbound_service.sent(conn, send, attempts)
+        _count(send.target, "sent")
         return "sent"
     if outcome == "retry":
         await _breaker_outcome(ctx, circuit, failed=True)
@@ -131,6 +133,7 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
             async with ctx["pool"].acquire() as conn:
                 await outbound_service.send_failed(conn, send, attempts, reason, backoff)
             log.info("outbound_retry", attempt=attempts, retry_in=round(backoff, 2), **fields)
+            _count(send.target, "retry")
             raise Retry(defer=backoff)
     else:
         # the system answered: it is up, it refused this one
@@ -138,7 +141,14 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
     async with ctx["pool"].acquire() as conn:
         await outbound_service.given_up(conn, send, attempts, reason)
     log.warning("outbound_given_up", attempt=attempts, reason=reason, **fields)
+    _count(send.target, "given_up")
     return "given up"
+
+
+def _count(system: str, outcome: str) -> None:
+    """orderhub_outbound_sends_total: sent, retry (failed, sent again later), given_up (failed
+    or refused for good) or dropped (the order was cancelled before it went)."""
+    metrics.OUTBOUND_SENDS.labels(system, outcome).inc()
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

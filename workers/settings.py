@@ -20,6 +20,8 @@ from app.store import db
 from workers.heartbeat import farewell, heartbeat
 from workers.inbound import keep_sweeping, process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
+from workers.metrics import counted
+from workers.metrics_endpoint import MetricsEndpoint
 from workers.outbound import SEND_MAX_TRIES, send_outbound, sweep_outbound
 from workers.periodic import skipped_while_unavailable
 
@@ -56,6 +58,15 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             connect_timeout=settings.orderhub_db_timeout,
         )
         ctx["http"] = aiohttp.ClientSession()
+        if settings.orderhub_worker_metrics_port:
+            endpoint = MetricsEndpoint(
+                settings.orderhub_worker_metrics_host,
+                settings.orderhub_worker_metrics_port,
+                ctx["pool"],
+            )
+            url = await endpoint.start()
+            ctx["metrics_endpoint"] = endpoint
+            log.info("worker_metrics_listening", url=url)
         await heartbeat(ctx)
         if burst:
             # A burst worker stops once the queue is empty: entries whose trigger was lost are
@@ -74,6 +85,8 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             await ctx["pool"].close()
         if "http" in ctx:
             await ctx["http"].close()
+        if "metrics_endpoint" in ctx:
+            await ctx["metrics_endpoint"].stop()
         await farewell(ctx)
         log.info("worker_stopped")
 
@@ -85,24 +98,29 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
 
     return Worker(
         functions=[
-            func(process_inbound, name=PROCESS_INBOUND, max_tries=1000, timeout=30),
             func(
-                send_outbound,
+                counted(process_inbound, PROCESS_INBOUND),
+                name=PROCESS_INBOUND,
+                max_tries=1000,
+                timeout=30,
+            ),
+            func(
+                counted(send_outbound, SEND_OUTBOUND),
                 name=SEND_OUTBOUND,
                 max_tries=SEND_MAX_TRIES,
                 timeout=settings.orderhub_outbound_timeout_seconds + 10,
             ),
         ],
         cron_jobs=[
-            cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
+            cron(counted(heartbeat), second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
             cron(
-                skipped_while_unavailable(purge_claims),
+                counted(skipped_while_unavailable(purge_claims)),
                 minute={7, 37},
                 second=0,
                 run_at_startup=False,
             ),
             cron(
-                skipped_while_unavailable(sweep_outbound),
+                counted(skipped_while_unavailable(sweep_outbound)),
                 second=set(range(2, 60, 5)),
                 run_at_startup=True,
                 unique=False,

@@ -37,9 +37,14 @@ def stopping_on_signals() -> Iterator[None]:
 
 
 class Children:
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, say: Callable[[str], None], on_exit: Callable[[int], None] | None = None
+    ) -> None:
+        """`on_exit` is told the pid of each child once it has exited."""
         self._say = say
+        self._on_exit = on_exit
         self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._reaped: set[int] = set()
 
     def start(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
         """`orderhub <argv>` in a session of its own: a terminal's Ctrl-C reaches this process
@@ -53,6 +58,7 @@ class Children:
         while True:
             for name, child in self._running.items():
                 if child.poll() is not None:
+                    self._exited(child)
                     self._say(f"{name} exited with status {child.returncode}; stopping")
                     return 1
             time.sleep(0.5)
@@ -70,3 +76,9 @@ class Children:
                 self._say(f"{name} did not stop in time; killing it")
                 child.kill()
                 child.wait()
+            self._exited(child)
+
+    def _exited(self, child: subprocess.Popen[bytes]) -> None:
+        if self._on_exit is not None and child.pid not in self._reaped:
+            self._reaped.add(child.pid)
+            self._on_exit(child.pid)

@@ -54,22 +54,37 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve_processes(settings: Settings) -> int:
-    """ORDERHUB_API_PROCESSES children on one port; the kernel spreads connections over them."""
+    """ORDERHUB_API_PROCESSES children on one port; the kernel spreads connections over them.
+
+    Their metrics go to files in a folder of this run (PROMETHEUS_MULTIPROC_DIR, app/metrics.py),
+    so that whichever child answers a scrape counts for all of them; it is removed on the way
+    out, since counts left from an earlier run would be added to the next one's.
+    """
+    import shutil
+    import tempfile
+
+    from app import metrics
     from app.cli.children import Children, Stop, stopping_on_signals
 
     logs.configure(settings.orderhub_log_level, process="api", fmt=settings.orderhub_log_format)
     log = logs.get()
-    children = Children(lambda message: log.warning("api_process_exited", message=message))
+    metrics_dir = tempfile.mkdtemp(prefix="orderhub-metrics-")
+    children = Children(
+        lambda message: log.warning("api_process_exited", message=message),
+        on_exit=lambda pid: metrics.mark_process_dead(pid, metrics_dir),
+    )
+    env = {**os.environ, metrics.MULTIPROC_DIR_ENV: metrics_dir}
     try:
         with stopping_on_signals():
             log.info("api_processes", count=settings.orderhub_api_processes)
             for n in range(settings.orderhub_api_processes):
-                children.start(f"api process {n + 1}", ["serve", "--shared-port"], os.environ)
+                children.start(f"api process {n + 1}", ["serve", "--shared-port"], env)
             return children.wait_for_exit()
     except Stop:
         return 0
     finally:
         children.terminate()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from app.http import (
     health,
     inbound,
     keys,
+    metrics,
     middlewares,
     openapi,
     operator,
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.FORM_JSON_HANDLERS] = frozenset({outbound.outbound_response})
     app.cleanup_ctx.extend([_postgres, _redis, _accept_writer])
     health.setup(app)
+    metrics.setup(app)
     operator.setup(app)
     servicenow.setup(app)
     tmf.setup(app)

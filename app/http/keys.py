@@ -12,6 +12,7 @@ from arq.connections import ArqRedis
 from app.domain.trace_context import TraceContext
 from app.http.auth_cache import AuthCache, User
 from app.http.order_locks import OrderLocks
+from app.services.gauges import SharedGauges
 from app.services.inbound_accept import AcceptWriter
 from app.settings import Settings
 
@@ -21,6 +22,7 @@ REDIS = web.AppKey("redis", ArqRedis)
 ACCEPT_WRITER = web.AppKey("accept_writer", AcceptWriter)
 AUTH_CACHE = web.AppKey("auth_cache", AuthCache)
 ORDER_LOCKS = web.AppKey("order_locks", OrderLocks)
+GAUGES = web.AppKey("gauges", SharedGauges)
 
 # Handlers that take JSON labelled as a form (app.http.middlewares): those of outboundresponse.
 FORM_JSON_HANDLERS = web.AppKey[frozenset[Handler]]("form_json_handlers")

@@ -20,7 +20,7 @@ from app.domain.ids import new_sys_id
 from app.domain.limits import load_object
 from app.domain.trace_context import HEADER as TRACEPARENT
 from app.domain.trace_context import continue_from
-from app.http import keys
+from app.http import keys, metrics
 from app.http.peer import from_this_site
 from app.store.db import is_lock_timeout, is_statement_timeout, is_unavailable
 
@@ -91,10 +91,11 @@ def _accepts_json(accept: str) -> bool:
     return False
 
 
-def _is_console(path: str) -> bool:
+def _speaks_json(path: str) -> bool:
     """The console (app/http/console) serves HTML pages and forms, with checks, headers and
-    error pages of its own (its middleware, inside this one); the JSON rules are not for it."""
-    return path == "/console" or path.startswith("/console/")
+    error pages of its own (its middleware, inside this one), and /metrics Prometheus's text
+    format to whatever Accept a scraper sends: the JSON rules are not for them."""
+    return not (path == "/console" or path.startswith("/console/") or path == metrics.PATH)
 
 
 def _check_text(request: web.Request) -> None:
@@ -205,8 +206,8 @@ def _error_for(request: web.Request, exc: Exception) -> web.Response:
 
 @web.middleware
 async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id, trace context and access line, content negotiation, and the one error
-    shape.
+    """Request id, trace context, access line and request metrics, content negotiation, and
+    the one error shape.
 
     One middleware rather than three: each level costs a wrapper and a coroutine per request.
     The access line is built only when info lines are written (about 2 µs a request).
@@ -219,9 +220,10 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
     structlog.contextvars.bind_contextvars(request_id=request_id, trace_id=trace.trace_id)
     started = time.perf_counter()
     status = 500
+    answered = False
     try:
         try:
-            if not _is_console(request.path):
+            if _speaks_json(request.path):
                 _check_text(request)
                 _check_accept(request)
                 _check_body_type(request)
@@ -229,16 +231,22 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
         except web.HTTPException as exc:
             if exc.status < 400:
                 status = exc.status
+                answered = True
                 exc.headers.update(_NOSNIFF)
                 raise
             response = _error_for(request, exc)
         except Exception as exc:
             response = _error_for(request, exc)
         status = response.status
+        answered = True
         response.headers["X-Request-ID"] = request_id
         response.headers.update(_NOSNIFF)
         return response
     finally:
+        elapsed = time.perf_counter() - started
+        # A request cancelled before its answer (the client left) is not counted as one.
+        if answered:
+            metrics.observe_request(request, status, elapsed)
         if log.is_enabled_for(logging.INFO):
             user = request.get(keys.USER)
             log.info(
@@ -246,7 +254,7 @@ async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
                 method=request.method,
                 path=request.path,
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
                 user=user.name if user else None,
             )
         structlog.contextvars.unbind_contextvars("request_id", "trace_id")

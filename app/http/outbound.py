@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app import logs
+from app import logs, metrics
 from app.domain import messages as m
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.outbound import render_domain_order, render_record
@@ -24,6 +24,21 @@ ORDER = "/api/orderhub/serviceOrder/{id}"
 
 @requires([INTEGRATOR])
 async def outbound_response(request: web.Request) -> web.Response:
+    """Counted by outcome (orderhub_callbacks_total): accepted, refused (an error answer to
+    the caller) or failed (anything else, a 5xx)."""
+    try:
+        response = await _outbound_response(request)
+    except ApiError:
+        metrics.CALLBACKS.labels("refused").inc()
+        raise
+    except Exception:
+        metrics.CALLBACKS.labels("failed").inc()
+        raise
+    metrics.CALLBACKS.labels("accepted").inc()
+    return response
+
+
+async def _outbound_response(request: web.Request) -> web.Response:
     payload = await read_json_object(request, empty_message=m.OUTBOUND_EXTERNAL_ID_MISSING)
     async with keys.pool(request).acquire() as conn:
         order_ids = await outbound_service.orders_called_back(conn, payload)

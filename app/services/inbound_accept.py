@@ -20,7 +20,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from app import logs
+from app import logs, metrics
 from app.domain.inbound import NewEntry, Outcome, Queued, accept_outcomes, first_claimants
 from app.services.jobs import BATCH_SIZE, PROCESS_INBOUND, chunks
 from app.store import inbound
@@ -93,6 +93,7 @@ class AcceptWriter:
                     entries = [entry for entry, _ in batch]
                     candidates, keys = first_claimants(entries)
                     busy, found = await inbound.accept(conn, candidates, keys)
+                    metrics.INBOUND_BATCH_SIZE.observe(len(batch))
                     self._answer(batch, accept_outcomes(entries, busy, found))
                     if ordered:
                         self._ordered_in_flight = ordered = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -65,22 +66,46 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
         )
 
 
+class _CountedAcquire(asyncpg.pool.PoolAcquireContext):
+    """An acquire that counts itself in its pool's `waiting` until it has a connection."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> Any:
+        pool: BoundedPool = self.pool  # type: ignore[assignment]
+        pool.waiting += 1
+        try:
+            return await super().__aenter__()
+        finally:
+            pool.waiting -= 1
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        pool: BoundedPool = self.pool  # type: ignore[assignment]
+        pool.waiting += 1
+        try:
+            return (yield from super().__await__())
+        finally:
+            pool.waiting -= 1
+
+
 class BoundedPool(_Pool):
-    """A pool whose acquire() gives up after `acquire_timeout` unless told otherwise.
+    """A pool whose acquire() gives up after `acquire_timeout` unless told otherwise, and
+    counts the acquires waiting for a connection (the orderhub_db_pool_waiting gauge).
 
     Pool.fetch/fetchrow/fetchval acquire through acquire() too, so every caller, those that
     never name a timeout included, waits for a busy pool at most this long; the limit also
     bounds the reset on release (asyncpg reuses the acquire timeout there).
     """
 
-    __slots__ = ("_acquire_timeout",)
+    __slots__ = ("_acquire_timeout", "waiting")
 
     def __init__(self, *args: Any, acquire_timeout: float | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._acquire_timeout = acquire_timeout
+        self.waiting = 0
 
     def acquire(self, *, timeout: float | None = None) -> _AcquireContext:
-        return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
+        return _CountedAcquire(self, self._acquire_timeout if timeout is None else timeout)
 
 
 def _server_settings(statement_timeout: float | None, lock_timeout: float | None) -> dict[str, str]:

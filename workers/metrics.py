@@ -1,0 +1,63 @@
+"""What the workers measure: every job's run (orderhub_jobs_total and
+orderhub_job_duration_seconds) and their circuit breakers' states (orderhub_breaker_state)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from arq import Retry
+from arq.typing import WorkerCoroutine
+from prometheus_client.core import GaugeMetricFamily
+
+from app import metrics
+from workers import breakers
+
+Job = Callable[..., Awaitable[Any]]
+
+
+def counted(job: Job, name: str | None = None) -> WorkerCoroutine:
+    """`job`, counted by outcome and timed: success, retry (arq runs it again later), failure
+    (an exception ends it) or cancelled (its timeout, or the worker stopping)."""
+    function = name or job.__name__
+    duration = metrics.JOB_DURATION.labels(function)
+
+    @wraps(job)
+    async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        outcome = "failure"
+        try:
+            result = await job(ctx, *args, **kwargs)
+            outcome = "success"
+            return result
+        except Retry:
+            outcome = "retry"
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            duration.observe(time.perf_counter() - started)
+            metrics.JOBS.labels(function, outcome).inc()
+
+    return run
+
+
+class BreakerStates:
+    """The breakers of this process as they stand when scraped; a system this process has not
+    sent to yet has none."""
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            metrics.BREAKER_STATE,
+            "Circuit breaker of this worker for a fulfilment system: "
+            "0 closed, 1 half-open (the next send is the trial), 2 open (sends parked).",
+            labels=["system"],
+        )
+        by_system = {state.target: state.state for state in breakers.states("")}
+        for system, state in sorted(by_system.items()):
+            family.add_metric([system], metrics.BREAKER_STATE_VALUES[state])
+        return [family]
