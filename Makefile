@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit lint bench venv clean chromium compose
+.PHONY: run test test-unit lint bench venv clean chromium compose promtool
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,9 @@ run: $(STAMP)
 # The console's browser tests drive the Debian package chromium (Playwright's own browser
 # download is never used); as root with apt-get it is installed when missing, else those
 # tests are skipped and say so.
-test: $(STAMP) chromium compose
+# The alert rules' tests run promtool, from the Debian package prometheus; installed the same
+# way when missing (only promtool is used), else they are skipped.
+test: $(STAMP) chromium compose promtool
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 chromium:
@@ -43,6 +45,14 @@ compose:
 		     || { apt-get update -qq >/dev/null 2>&1 \
 		          && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1; } \
 		     || echo "test: could not install docker-compose; the compose config test is skipped"; }
+
+promtool:
+	@command -v promtool >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 \
+		|| { echo "test: installing promtool (Debian package prometheus) with apt-get ..."; \
+		     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
+		     || { apt-get update -qq >/dev/null 2>&1 \
+		          && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; } \
+		     || echo "test: could not install promtool; the alert rules' tests are skipped"; }
 
 # The pure tests only (tests/unit): no server, a few seconds.
 test-unit: $(STAMP)
