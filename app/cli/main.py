@@ -247,14 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
         "DATABASE_URL/REDIS_URL are set), the schema migrated, the demo catalogue and users "
         "(embedded only), the API, a worker and the SOM/TOM stub.",
     )
-    serve = command("serve", _serve, "Run the HTTP API (needs DATABASE_URL and REDIS_URL).")
+    serve = command(
+        "serve",
+        _serve,
+        "Run the HTTP API (needs DATABASE_URL and REDIS_URL), its Prometheus metrics at /metrics.",
+    )
     serve.add_argument(
         "--shared-port",
         action="store_true",
         help="run one API process that shares its port with others (SO_REUSEPORT); "
         "`orderhub serve` starts its ORDERHUB_API_PROCESSES children this way",
     )
-    worker = command("worker", _worker, "Run an arq worker (needs DATABASE_URL and REDIS_URL).")
+    worker = command(
+        "worker",
+        _worker,
+        "Run an arq worker (needs DATABASE_URL and REDIS_URL); its Prometheus metrics on "
+        "ORDERHUB_WORKER_METRICS_PORT when set.",
+    )
     worker.add_argument(
         "--burst",
         action="store_true",
