@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from app import metrics
 from workers import breakers
+from workers.heartbeat import worker_name
 
 Job = Callable[..., Awaitable[Any]]
 
@@ -51,13 +52,16 @@ class BreakerStates:
     sent to yet has none."""
 
     def collect(self) -> list[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
+        by_system: dict[str, float] = {}
+        for state in breakers.states(worker_name()):
+            # One breaker per system in a running worker; tests may make more: the most open.
+            value = float(metrics.BREAKER_STATE_VALUES[state.state])
+            by_system[state.target] = max(value, by_system.get(state.target, 0.0))
+        family = metrics.labelled_gauge(
             metrics.BREAKER_STATE,
             "Circuit breaker of this worker for a fulfilment system: "
             "0 closed, 1 half-open (the next send is the trial), 2 open (sends parked).",
-            labels=["system"],
+            "system",
+            dict(sorted(by_system.items())),
         )
-        by_system = {state.target: state.state for state in breakers.states("")}
-        for system, state in sorted(by_system.items()):
-            family.add_metric([system], metrics.BREAKER_STATE_VALUES[state])
         return [family]

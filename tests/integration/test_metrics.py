@@ -199,7 +199,7 @@ async def test_a_worker_counts_its_jobs_and_sends_and_shows_its_breakers(
     systems = label_values(after, "orderhub_outbound_sends_total", "system")
     assert systems and systems <= {"SOM", "TOM"}, systems
     breakers = label_values(after, "orderhub_breaker_state", "system")
-    assert breakers == systems
+    assert systems <= breakers  # this process may hold breakers of earlier tests too
     assert all(value(after, "orderhub_breaker_state", system=s) in (0, 1, 2) for s in breakers)
     assert {"in_use", "idle"} <= label_values(after, "orderhub_db_pool_connections", "state")
     assert value(api_before, "orderhub_workers_alive") == 0
