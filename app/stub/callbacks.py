@@ -12,7 +12,6 @@ from app.stub.records import Received, now
 from app.stub.tracing import callback_traceparent
 
 OUTBOUND_RESPONSE_PATH = "/api/sn_tmf_api/order/serviceOrder/outboundresponse"
-ATTEMPTS = 5
 FIRST_BACKOFF_SECONDS = 0.2
 MAX_BACKOFF_SECONDS = 2.0
 
@@ -41,18 +40,23 @@ class Caller:
         self._headers = {"Authorization": authorization}
 
     async def fulfil(
-        self, record: Received, delay: float, error_specifications: frozenset[str]
+        self,
+        record: Received,
+        delay: float,
+        error_specifications: frozenset[str],
+        attempts: int,
     ) -> None:
-        """The whole sequence for one accepted order: pending, then the final states."""
+        """The whole sequence for one accepted order: pending, then the final states; each
+        callback tried up to `attempts` times."""
         if not self._url:
             return
         await asyncio.sleep(delay)
         item_ids = [item["id"] for item in record.order["serviceOrderItem"]]
-        await self._send(record, dict.fromkeys(item_ids, "pending"))
+        await self._send(record, dict.fromkeys(item_ids, "pending"), attempts)
         await asyncio.sleep(delay)
-        await self._send(record, final_states(record.order, error_specifications))
+        await self._send(record, final_states(record.order, error_specifications), attempts)
 
-    async def _send(self, record: Received, states: dict[str, str]) -> None:
+    async def _send(self, record: Received, states: dict[str, str], attempts: int) -> None:
         body = {
             "externalId": record.external_id,
             "serviceOrderItem": [{"id": i, "state": s} for i, s in states.items()],
@@ -66,7 +70,7 @@ class Caller:
         )
         headers = {**self._headers, **callback_traceparent(record.trace)}
         status: int | None = None
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 async with self._session.post(self._url, json=body, headers=headers) as resp:
                     status = resp.status
@@ -77,7 +81,7 @@ class Caller:
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 status = None
                 log.warning("stub_callback", attempt=attempt, error=type(exc).__name__)
-            if attempt == ATTEMPTS:
+            if attempt == attempts:
                 log.error("stub_callback_gave_up", attempts=attempt, status=status)
                 break
             backoff = FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1)

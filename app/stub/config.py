@@ -7,7 +7,16 @@ from typing import Any
 
 from app.settings import STUB_MODES, Settings
 
-_FIELDS = ("mode", "errorSpecifications", "callbackDelaySeconds", "slowSeconds")
+_FIELDS = (
+    "mode",
+    "errorSpecifications",
+    "callbackDelaySeconds",
+    "slowSeconds",
+    "failRate",
+    "callbackAttempts",
+)
+# A callback sequence's tries of one callback, unless POST /stub/config says otherwise.
+CALLBACK_ATTEMPTS = 5
 
 
 class ConfigError(ValueError):
@@ -25,12 +34,29 @@ def _seconds(body: dict[str, Any], key: str, current: float) -> float:
     return float(value)
 
 
+def _fail_rate(body: dict[str, Any], current: float) -> float:
+    value = body.get("failRate", current)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError("failRate must be a number from 0 to 1")
+    return float(value)
+
+
+def _attempts(body: dict[str, Any], current: int) -> int:
+    value = body.get("callbackAttempts", current)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError("callbackAttempts must be a whole number of at least 1")
+    return value
+
+
 @dataclass
 class StubConfig:
     mode: str
     error_specifications: frozenset[str]
     callback_delay_seconds: float
     slow_seconds: float
+    # Share of orders answered 500 as if the system failed them, in modes normal and slow.
+    fail_rate: float = 0.0
+    callback_attempts: int = CALLBACK_ATTEMPTS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StubConfig:
@@ -56,8 +82,11 @@ class StubConfig:
             raise ConfigError("errorSpecifications must be a list of strings")
         delay = _seconds(body, "callbackDelaySeconds", self.callback_delay_seconds)
         slow = _seconds(body, "slowSeconds", self.slow_seconds)
+        fail_rate = _fail_rate(body, self.fail_rate)
+        attempts = _attempts(body, self.callback_attempts)
         self.mode, self.error_specifications = mode, frozenset(specs)
         self.callback_delay_seconds, self.slow_seconds = delay, slow
+        self.fail_rate, self.callback_attempts = fail_rate, attempts
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,4 +94,6 @@ class StubConfig:
             "errorSpecifications": sorted(self.error_specifications),
             "callbackDelaySeconds": self.callback_delay_seconds,
             "slowSeconds": self.slow_seconds,
+            "failRate": self.fail_rate,
+            "callbackAttempts": self.callback_attempts,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import random
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -89,6 +90,8 @@ async def service_order(request: web.Request) -> web.Response:
     if mode == "slow":
         await asyncio.sleep(config.slow_seconds)
     registry = request.app[REGISTRY]
+    if mode not in _REJECTIONS and config.fail_rate and random.random() < config.fail_rate:
+        mode = "fail"
     if mode in _REJECTIONS:
         status, code, reason = _REJECTIONS[mode]
         body = {"code": code, "reason": reason, "message": f"Order rejected (stub mode {mode})."}
@@ -114,7 +117,10 @@ async def service_order(request: web.Request) -> web.Response:
     )
     task = asyncio.create_task(
         request.app[CALLER].fulfil(
-            record, config.callback_delay_seconds, config.error_specifications
+            record,
+            config.callback_delay_seconds,
+            config.error_specifications,
+            config.callback_attempts,
         )
     )
     tasks = request.app[TASKS]

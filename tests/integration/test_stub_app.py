@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from app.cli.embedded import free_port
 from app.settings import Settings
 from app.stub import callbacks
+from app.stub.config import CALLBACK_ATTEMPTS
 from app.stub.server import TASKS, create_stub_app
 from tests.helpers.auth import STUB_AUTH
 from tests.helpers.payloads import outbound_order as order
@@ -227,6 +228,23 @@ async def test_mode_slow_waits_then_accepts(stub: TestClient, receiver: Receiver
     await receiver.wait_for(2)
 
 
+async def test_fail_rate_fails_that_share_of_orders_then_a_retry_may_pass(
+    stub: TestClient, receiver: Receiver
+) -> None:
+    await configure(stub, failRate=1)
+    assert (await post(stub, "som", order("req-20"))).status == 500
+    await configure(stub, mode="slow", slowSeconds=0)
+    assert (await post(stub, "som", order("req-20"))).status == 500
+    await configure(stub, failRate=0)
+    assert (await post(stub, "som", order("req-20"))).status == 201
+    await receiver.wait_for(2)
+    assert [(e["answer"], e["duplicates"]) for e in await received(stub)] == [
+        (500, 0),
+        (500, 0),
+        (201, 0),
+    ]
+
+
 async def test_mode_comes_from_settings(make_stub: StubFactory) -> None:
     stub = await make_stub(stub_mode="refuse")
     assert (await (await stub.get("/stub/config")).json())["mode"] == "refuse"
@@ -240,9 +258,14 @@ async def test_config_shows_and_changes_all_or_nothing(stub: TestClient) -> None
         "errorSpecifications": [],
         "callbackDelaySeconds": DELAY,
         "slowSeconds": 10.0,
+        "failRate": 0.0,
+        "callbackAttempts": CALLBACK_ATTEMPTS,
     }
     for bad in (
         {"mode": "loud"},
+        {"failRate": 1.5},
+        {"callbackAttempts": 0},
+        {"callbackAttempts": 2.5},
         {"mode": "fail", "callbackDelaySeconds": -1},
         {"errorSpecifications": "spec-1"},
         {"colour": "blue"},
@@ -307,13 +330,27 @@ async def test_a_4xx_callback_is_not_retried(stub: TestClient, receiver: Receive
 async def test_retries_are_bounded(stub: TestClient, receiver: Receiver) -> None:
     receiver.statuses = [500] * 100
     await post(stub, "som", order("req-16"))
-    await receiver.wait_for(2 * callbacks.ATTEMPTS)
+    await receiver.wait_for(2 * CALLBACK_ATTEMPTS)
     await settled(stub)
-    assert len(receiver.calls) == 2 * callbacks.ATTEMPTS
+    assert len(receiver.calls) == 2 * CALLBACK_ATTEMPTS
     [entry] = await received(stub)
     assert [(c["status"], c["attempts"]) for c in entry["callbacks"]] == [
-        (500, callbacks.ATTEMPTS)
+        (500, CALLBACK_ATTEMPTS)
     ] * 2
+
+
+@pytest.mark.usefixtures("quick_retries")
+async def test_callback_attempts_come_from_config(stub: TestClient, receiver: Receiver) -> None:
+    await configure(stub, callbackAttempts=8)
+    receiver.statuses = [503] * 7
+    await post(stub, "som", order("req-21"))
+    await receiver.wait_for(9)
+    await settled(stub)
+    [entry] = await received(stub)
+    assert [(c["state"], c["status"], c["attempts"]) for c in entry["callbacks"]] == [
+        ("pending", 201, 8),
+        ("fulfilled", 201, 1),
+    ]
 
 
 @pytest.mark.usefixtures("quick_retries")
@@ -323,5 +360,5 @@ async def test_an_unreachable_orderhub_is_retried_then_given_up(make_stub: StubF
     await settled(stub)
     [entry] = await received(stub)
     assert [(c["status"], c["attempts"]) for c in entry["callbacks"]] == [
-        (None, callbacks.ATTEMPTS)
+        (None, CALLBACK_ATTEMPTS)
     ] * 2
