@@ -22,7 +22,6 @@ from app.domain.errors import ApiError, ErrorKind
 from app.domain.trace_context import trace_id_of
 from app.services import inbound as inbound_service
 from app.services.jobs import PROCESS_INBOUND, chunks, enqueue_sends
-from app.services.outbound import auto_initiate
 from app.store import db, inbound
 from workers.periodic import skipped_while_unavailable
 
@@ -57,9 +56,7 @@ async def process_inbound(ctx: dict[str, Any], ids: list[str] | str) -> dict[str
         log.exception("inbound_batch_failed", attempt=attempt)
         return await _one_by_one(ctx, batch, attempt)
     counts = _log_outcomes(result)
-    await _auto_initiate(
-        ctx, [outcome.queue_id for outcome in result.outcomes if outcome.state == "done"]
-    )
+    await _enqueue_sends(ctx, result.request_ids)
     if result.waiting:
         raise Retry(defer=WAITING_DELAY)
     return counts
@@ -75,19 +72,19 @@ async def _process(
             batch,
             attempt=attempt,
             allow_spec_upgrade=settings.orderhub_allow_spec_version_update_in_change_order,
+            auto_outbound=settings.outbound_auto,
         )
 
 
-async def _auto_initiate(ctx: dict[str, Any], order_ids: list[str]) -> None:
-    """OUTBOUND_AUTO: created orders go out at once; a failure leaves them to the agent."""
-    if not order_ids or not ctx["settings"].outbound_auto:
+async def _enqueue_sends(ctx: dict[str, Any], request_ids: list[str]) -> None:
+    """OUTBOUND_AUTO: the requests initiated with the orders go out at once; a trigger lost
+    here is found again by the outbound sweeper, as the records are committed."""
+    if not request_ids:
         return
     try:
-        async with ctx["pool"].acquire() as conn:
-            request_ids = await auto_initiate(conn, order_ids)
         await enqueue_sends(ctx["redis"], request_ids)
     except Exception:
-        log.exception("auto_initiate_failed", order_ids=order_ids)
+        log.exception("outbound_enqueue_failed", outbound_request_ids=request_ids)
 
 
 async def _one_by_one(ctx: dict[str, Any], batch: list[str], attempt: int) -> dict[str, int]:
@@ -104,6 +101,7 @@ async def _one_by_one(ctx: dict[str, Any], batch: list[str], attempt: int) -> di
             continue
         for state, count in _log_outcomes(result).items():
             counts[state] = counts.get(state, 0) + count
+        await _enqueue_sends(ctx, result.request_ids)
     return counts
 
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.inbound import inventory_refs
 from app.services.orders import create_orders
+from app.services.outbound import auto_initiate
 from app.store import inbound
 from app.store.db import Connection
 
@@ -28,15 +29,23 @@ class Processed:
 
     outcomes: list[EntryOutcome] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    request_ids: list[str] = field(default_factory=list)  # outbound requests initiated
 
 
 async def process(
-    conn: Connection, ids: list[str], *, attempt: int, allow_spec_upgrade: bool
+    conn: Connection,
+    ids: list[str],
+    *,
+    attempt: int,
+    allow_spec_upgrade: bool,
+    auto_outbound: bool = False,
 ) -> Processed:
     """Processes the entries it can lock, in arrival order, in one transaction.
 
     Entries gone (done already) or held by another worker are skipped; an entry with an
-    earlier queued entry on the same product inventory outside this batch waits.
+    earlier queued entry on the same product inventory outside this batch waits. With
+    `auto_outbound` the created orders' outbound requests are initiated in the same
+    transaction, so that no crash can leave an order created and never sent.
     """
     result = Processed()
     async with conn.transaction():
@@ -70,6 +79,9 @@ async def process(
         await inbound.move_processed(
             conn, [r["id"] for r in runnable], states, errors, attempt=attempt
         )
+        if auto_outbound:
+            done = [outcome.queue_id for outcome in result.outcomes if outcome.state == "done"]
+            result.request_ids = await auto_initiate(conn, done)
     return result
 
 
