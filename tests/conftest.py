@@ -8,7 +8,6 @@ test that requests none of them (all of tests/unit) starts no server.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -22,15 +21,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.cli.embedded import EmbeddedPostgres, EmbeddedRedis
-from app.domain.passwords import hash_password
 from app.http.app import create_app
 from app.settings import Settings
-from app.store import db, schema, users
+from app.store import db
 from app.stub.callbacks import OUTBOUND_RESPONSE_PATH
-from tests.helpers.auth import TEST_USERS
-from tests.helpers.databases import RUN_ID, cloned_database, with_database
+from tests.helpers.databases import (
+    RUN_ID,
+    cloned_database,
+    install_schema_and_users,
+    load_demo_catalog,
+    with_database,
+)
 from tests.helpers.in_process import app_client
-from tests.helpers.paths import DEMO_CATALOG
 from tests.helpers.receiver import Receiver
 from tests.helpers.settings import isolated_settings
 
@@ -70,9 +72,7 @@ async def template_db(postgres_admin_url: str) -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     conn = await db.connect(with_database(postgres_admin_url, name))
     try:
-        await schema.migrate(conn)
-        for user, (password, roles) in TEST_USERS.items():
-            await users.upsert(conn, user, hash_password(password), roles)
+        await install_schema_and_users(conn)
     finally:
         await conn.close()
     yield name
@@ -83,18 +83,12 @@ async def template_db(postgres_admin_url: str) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 async def demo_template_db(postgres_admin_url: str, template_db: str) -> AsyncIterator[str]:
     """The template plus the demo catalogue's reference data."""
-    from app.domain.catalog_file import parse_catalog
-    from app.services.recorded import import_recorded
-    from app.store import catalog
-
     name = f"orderhub_demo_tpl_{RUN_ID}"
     admin = await asyncpg.connect(postgres_admin_url)
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
     conn = await db.connect(with_database(postgres_admin_url, name))
     try:
-        document = json.loads(DEMO_CATALOG.read_text())
-        await catalog.load(conn, parse_catalog(document))
-        await import_recorded(conn, document)
+        await load_demo_catalog(conn)
     finally:
         await conn.close()
     yield name

@@ -35,7 +35,7 @@ from app.domain import messages as m
 from app.services.jobs import BATCH_SIZE, connect
 from tests.helpers.auth import auth
 from tests.helpers.databases import RUN_ID
-from tests.helpers.payloads import example
+from tests.helpers.payloads import change_order, example
 from tests.helpers.polling import wait_for_async
 from tests.helpers.processes import start, stop, wait_ready
 from tests.helpers.tcp_proxy import TcpProxy
@@ -53,26 +53,11 @@ LOCATION_NOT_FOUND = "Invalid payload: Location does not exist."
 
 
 ADD_EXAMPLE = example("05_post_async")["body"]
-CHANGE_EXAMPLE = example("07_post_change")["body"]
 
 
 def add_order(external_id: str) -> dict[str, Any]:
     body = copy.deepcopy(ADD_EXAMPLE)
     body["externalId"] = external_id
-    return body
-
-
-def change_order(
-    external_id: str, inventory: str, characteristic: str, value: str, place: str
-) -> dict[str, Any]:
-    body = copy.deepcopy(CHANGE_EXAMPLE)
-    body["externalId"] = external_id
-    item = body["serviceOrderItem"][0]
-    item["service"]["id"] = inventory
-    item["service"]["serviceCharacteristic"] = [
-        {"name": characteristic, "valueType": "Choice", "value": value}
-    ]
-    item["place"]["id"] = place
     return body
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+from app.domain.catalog_file import parse_catalog
+from app.domain.passwords import hash_password
+from app.services.recorded import import_recorded
+from app.store import catalog, schema, users
+from tests.helpers.auth import TEST_USERS
+from tests.helpers.paths import DEMO_CATALOG
 
 # One id per test run, in the names of its databases and Redis queues.
 RUN_ID = uuid.uuid4().hex[:10]
@@ -29,6 +37,20 @@ ALL_ORDER_TABLES = (
     "order_revision",
     "order_cancellation",
 )
+
+
+async def install_schema_and_users(conn: asyncpg.Connection[Any]) -> None:
+    """What every test database starts with: the schema and TEST_USERS."""
+    await schema.migrate(conn)
+    for user, (password, roles) in TEST_USERS.items():
+        await users.upsert(conn, user, hash_password(password), roles)
+
+
+async def load_demo_catalog(conn: asyncpg.Connection[Any]) -> None:
+    """The demo catalogue's reference data and example orders."""
+    document = json.loads(DEMO_CATALOG.read_text())
+    await catalog.load(conn, parse_catalog(document))
+    await import_recorded(conn, document)
 
 
 def with_database(dsn: str, name: str) -> str:

@@ -76,6 +76,22 @@ def add_order() -> dict[str, Any]:
     return body
 
 
+def change_order(
+    external_id: str, inventory: str, characteristic: str, value: str, place: str
+) -> dict[str, Any]:
+    """The seed's change example (07_post_change.json) on `inventory`, setting one
+    characteristic."""
+    body = copy.deepcopy(_example_body("07_post_change"))
+    body["externalId"] = external_id
+    first = body["serviceOrderItem"][0]
+    first["service"]["id"] = inventory
+    first["service"]["serviceCharacteristic"] = [
+        {"name": characteristic, "valueType": "Choice", "value": value}
+    ]
+    first["place"]["id"] = place
+    return body
+
+
 def patch_body() -> dict[str, Any]:
     """The seed's PATCH example (03_patch.json), valid against ORDER_IN_PROGRESS."""
     return copy.deepcopy(_example_body("03_patch"))
