@@ -47,8 +47,8 @@ FULL = Plan(
     stub_down=30,
     stub_slow=20,
     stub_timeouts=8,
-    settle=90,
-    final=120,
+    settle=60,
+    final=60,
 )
 SHORT = Plan(
     rate=5,
