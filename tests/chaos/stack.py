@@ -14,7 +14,6 @@ import asyncio
 import shutil
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,12 +174,11 @@ class Stack:
 
     # --- processes ---------------------------------------------------------------------------
 
-    def launch(self, name: str) -> float:
-        """Starts one process and returns the seconds until it was ready."""
+    def launch(self, name: str) -> None:
+        """Starts one process and returns once it is ready."""
         managed = self.managed[name]
         managed.life += 1
         log = self.log_dir / f"{name}.{managed.life}.log"
-        began = time.monotonic()
         process = start(*managed.args, env=managed.env, log=log)
         managed.process = process
         if managed.role == "api":
@@ -194,7 +192,6 @@ class Stack:
                 return self._alive(process) and "worker_started" in log.read_text(errors="replace")
 
             wait_for(started, READY_SECONDS, f"{name} started")
-        return time.monotonic() - began
 
     @staticmethod
     def _alive(process: subprocess.Popen[bytes]) -> bool:
