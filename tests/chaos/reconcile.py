@@ -50,7 +50,8 @@ class Facts:
     stub: list[dict[str, Any]]
 
 
-async def gather_facts(database_url: str, prefix: str, stub: list[dict[str, Any]]) -> Facts:
+async def gather_facts(database_url: str, prefix: str) -> Facts:
+    """The database's side; the stub's record is added afterwards."""
     conn = await asyncpg.connect(database_url)
     try:
         like = f"{prefix}-%"
@@ -98,7 +99,7 @@ async def gather_facts(database_url: str, prefix: str, stub: list[dict[str, Any]
         entries_per_external=Counter(r["external_id"] for r in [*queued, *processed]),
         records=by_order,
         failures=failed,
-        stub=stub,
+        stub=[],
     )
 
 

@@ -324,9 +324,11 @@ class Runner:
                 await conn.close()
 
     async def report(self, stream: Stream) -> Report:
-        stub = await asyncio.to_thread(self.stack.stub_received)
         prefix = stream.sent[0].external_id.rsplit("-", 1)[0] if stream.sent else "none"
-        facts = await gather_facts(self.stack.database_url, prefix, stub)
+        # The database first: whatever it says was sent, the stub has had by the time it is
+        # asked, even if sends go on in between.
+        facts = await gather_facts(self.stack.database_url, prefix)
+        facts.stub = await asyncio.to_thread(self.stack.stub_received)
         outcomes = reconcile(stream.sent, facts)
         rows = []
         for name in [*self.recovered, "end"]:
