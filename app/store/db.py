@@ -39,7 +39,16 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, UNAVAILABLE_ERRORS)
+    return isinstance(exc, UNAVAILABLE_ERRORS) or _lost_mid_operation(exc)
+
+
+def _lost_mid_operation(exc: BaseException) -> bool:
+    """A connection the server dropped while an operation was in flight (a fast shutdown) is
+    left in a state asyncpg's protocol refuses to move on from; the next use of it says so.
+    Nothing else raises that message: other internal errors stay bugs."""
+    return isinstance(exc, asyncpg.exceptions.InternalClientError) and str(exc).startswith(
+        "cannot switch to state"
+    )
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
