@@ -89,7 +89,11 @@ async def verify_credentials(
     """The throttle first: a throttled attempt reads no row and runs no KDF."""
     throttle = SignInThrottle.from_settings(request.app[keys.REDIS], request.app[keys.SETTINGS])
     await throttle.admit(name, address)
-    stored = await users.get(keys.pool(request), name)
+    try:
+        stored = await users.get(keys.pool(request), name)
+    except Exception:
+        await throttle.uncount(name, address)
+        raise
     # The KDF runs off the event loop; an unknown user costs the same as a wrong password.
     stored_hash = stored.password_hash if stored else _DUMMY_HASH
     ok = await asyncio.to_thread(verify_password, password, stored_hash)

@@ -4,7 +4,8 @@ One script decides atomically whether an attempt may check a password: it refuse
 either wait is running and otherwise counts the attempt, starting the wait the count calls
 for. Counting before the check, not after, is what holds against a burst of concurrent
 guesses: they cannot all pass the gate before the first failure is recorded. A success
-clears both counts, so only the attempts that did not succeed stay counted.
+clears both counts, and an attempt that could not be decided (PostgreSQL away) is taken back,
+so only the attempts that failed stay counted: an outage must not lock clients out after it.
 
 Redis unreachable fails open: the throttle is a brake on guessing, and a Redis outage must
 not lock every integration out; the password check still runs.
@@ -48,6 +49,18 @@ end
 return 0
 """
 _GATE_SHA = hashlib.sha1(_GATE.encode()).hexdigest()
+
+# KEYS as _GATE's; ARGV: threshold. One attempt taken back from each count; a count back under
+# the threshold ends its wait, which only that count had started.
+_UNCOUNT = """
+local threshold = tonumber(ARGV[1])
+for i = 1, 3, 2 do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then
+    if redis.call('DECR', KEYS[i]) < threshold then redis.call('DEL', KEYS[i + 1]) end
+  end
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,16 @@ class SignInThrottle:
         except NoScriptError:
             answer = self.redis.eval(_GATE, len(keys), *keys, *args)
             return int(await cast(Awaitable[int], answer))
+
+    async def uncount(self, user: str, address: str) -> None:
+        """After an attempt that ended before its password could be judged."""
+        try:
+            keys = self._keys(user, address)
+            await cast(
+                Awaitable[int], self.redis.eval(_UNCOUNT, len(keys), *keys, str(self.threshold))
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("sign_in_throttle_unavailable", error=repr(exc))
 
     async def clear(self, user: str, address: str) -> None:
         """After a successful sign-in: the user's and the address's counts start again."""

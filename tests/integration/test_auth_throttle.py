@@ -16,6 +16,7 @@ from app.domain.passwords import verify_password
 from app.http import auth as http_auth
 from app.http.app import create_app
 from app.settings import Settings
+from app.store import users
 from tests.helpers.auth import auth, basic
 from tests.helpers.error_objects import assert_error
 from tests.helpers.in_process import app_client
@@ -180,3 +181,39 @@ async def test_redis_down_fails_open_and_passwords_are_still_checked(
     assert len(kdf_runs) == THRESHOLD + 3
     unavailable = [entry for entry in logs if entry["event"] == "sign_in_throttle_unavailable"]
     assert unavailable and all(entry["log_level"] == "warning" for entry in unavailable)
+
+
+async def test_attempts_that_met_a_database_outage_are_not_counted(
+    throttled: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """503s while PostgreSQL is away judged no password: afterwards the right one signs in."""
+    read_row = users.get
+
+    async def away(conn: object, name: str) -> None:
+        raise ConnectionResetError("PostgreSQL is away")
+
+    monkeypatch.setattr(users, "get", away)
+    for _ in range(2 * THRESHOLD):
+        resp = await throttled.get(WHOAMI, headers={**auth("agent"), **_xff("192.0.2.9")})
+        assert resp.status == 503, await resp.text()
+    monkeypatch.setattr(users, "get", read_row)
+    resp = await throttled.get(WHOAMI, headers={**auth("agent"), **_xff("192.0.2.9")})
+    assert resp.status == 200, await resp.text()
+
+
+async def test_a_failure_after_an_outage_still_counts(
+    throttled: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_row = users.get
+
+    async def away(conn: object, name: str) -> None:
+        raise ConnectionResetError("PostgreSQL is away")
+
+    await _fail(throttled, "agent", n=THRESHOLD - 1)
+    monkeypatch.setattr(users, "get", away)
+    resp = await throttled.get(WHOAMI, headers={**auth("agent"), **_xff("192.0.2.1")})
+    assert resp.status == 503
+    monkeypatch.setattr(users, "get", read_row)
+    await _fail(throttled, "agent")  # the threshold's failure: a wait starts
+    resp = await throttled.get(WHOAMI, headers={**auth("agent"), **_xff("192.0.2.1")})
+    assert resp.status == 429
