@@ -51,6 +51,21 @@ def big_quantity(order: dict[str, Any]) -> dict[str, Any]:
     return order
 
 
+def superscript_quantity(order: dict[str, Any]) -> dict[str, Any]:
+    order["serviceOrderItem"][0]["quantity"] = "²"
+    return order
+
+
+def long_quantity(order: dict[str, Any]) -> dict[str, Any]:
+    order["serviceOrderItem"][0]["quantity"] = "9" * 5_000
+    return order
+
+
+def party_type_object(order: dict[str, Any]) -> dict[str, Any]:
+    order["relatedParty"][0]["@referredType"] = {}
+    return order
+
+
 def far_date(order: dict[str, Any]) -> dict[str, Any]:
     order["requestedStartDate"] = "9999-12-31T23:00:00-14:00"
     return order
@@ -70,10 +85,23 @@ SPOILT = [
     (lambda o: deep_note(o, limits.MAX_DEPTH + 1), 400, 22, None),
     (long_external_id, 400, 24, "/externalId"),
     (big_quantity, 400, 24, "/serviceOrderItem/0/quantity"),
+    (superscript_quantity, 400, 24, "/serviceOrderItem/0/quantity"),
+    (long_quantity, 400, 24, "/serviceOrderItem/0/quantity"),
+    (party_type_object, 400, 24, "/relatedParty/0/@referredType"),
     (far_date, 400, 24, "/requestedStartDate"),
     (too_many_items, 400, 24, "/serviceOrderItem"),
 ]
-IDS = ["nested-600", "nested-33", "externalId-3000", "quantity-2^31", "date-10000", "items-501"]
+IDS = [
+    "nested-600",
+    "nested-33",
+    "externalId-3000",
+    "quantity-2^31",
+    "quantity-superscript",
+    "quantity-5000-digits",
+    "party-type-object",
+    "date-10000",
+    "items-501",
+]
 
 
 async def _refused(resp: Any, status: int, code: int) -> dict[str, Any]:
