@@ -12,6 +12,7 @@ from aiohttp import web
 
 from app.domain import messages as m
 from app.domain.errors import ErrorKind, error_body
+from app.domain.inbound import QUEUE_STATES
 from app.http.app import create_app
 from app.settings import Settings
 from tests.helpers.paths import OPENAPI_DOCUMENT as DOCUMENT
@@ -184,3 +185,13 @@ def test_a_retrieved_order_and_a_queued_ones_status_each_match_one_answer(path: 
             )
         ]
         assert len(matching) == 1, (body, matching)
+
+
+def test_what_the_operator_api_refuses_the_document_does_not_offer() -> None:
+    """A request valid against the document is one the API can accept: the queue's states are
+    the ones it filters on, and a retry's body, when there is one, holds `payload`."""
+    doc = _document()
+    assert doc["components"]["parameters"]["QueueState"]["schema"]["enum"] == list(QUEUE_STATES)
+    retry = doc["paths"]["/api/orderhub/queue/{id}/retry"]["post"]["requestBody"]
+    assert retry["required"] is False
+    assert retry["content"]["application/json"]["schema"]["required"] == ["payload"]
