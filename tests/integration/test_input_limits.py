@@ -17,6 +17,7 @@ from tests.helpers.error_objects import error_detail
 from tests.helpers.payloads import (
     ORDER_NEW,
     ORDERS,
+    TMF_CANCELS,
     TMF_ORDERS,
     add_order,
     patch_body,
@@ -225,3 +226,30 @@ async def test_a_date_filter_beyond_the_years_held_is_refused(
     resp = await demo_client.get(TMF_ORDERS, params=query, headers=auth("integrator"))
     detail = await _refused(resp, 400, 28)
     assert detail["datapath"] == f"?{next(iter(query))}"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        (TMF_ORDERS, {"description": "two\nlines"}),
+        (TMF_ORDERS, {"state": "new,\rcompleted"}),
+        (TMF_CANCELS, {"cancellationReason": "'two\nlines'"}),
+    ],
+)
+async def test_an_unquoted_line_break_in_a_filter_is_refused(
+    demo_client: TestClient, path: str, query: dict[str, str]
+) -> None:
+    resp = await demo_client.get(path, params=query, headers=auth("integrator"))
+    detail = await _refused(resp, 400, 28)
+    assert detail["datapath"] == f"?{next(iter(query))}"
+    assert "double quotes" in detail["message"]
+
+
+async def test_a_line_break_in_double_quotes_is_part_of_the_filters_value(
+    demo_client: TestClient,
+) -> None:
+    resp = await demo_client.get(
+        TMF_ORDERS, params={"description": '"two\nlines"'}, headers=auth("integrator")
+    )
+    assert resp.status == 200, await resp.text()
+    assert await resp.json() == []
