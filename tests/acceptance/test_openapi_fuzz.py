@@ -4,8 +4,8 @@ every body and Content-Type as documented (docs/api.md#the-openapi-document).
 
 Schemathesis generates the requests from the document, valid ones and invalid ones, seeded so
 that every run sends the same. ORDERHUB_FUZZ_EXAMPLES sets how many cases each operation gets
-per kind (valid, invalid); ORDERHUB_FUZZ_COVERAGE=1 adds every boundary value the document
-defines (thousands of requests: minutes).
+at most; ORDERHUB_FUZZ_COVERAGE=1 adds every boundary value the document defines (thousands
+of requests: minutes).
 """
 
 from __future__ import annotations
