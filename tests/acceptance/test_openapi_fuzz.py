@@ -1,6 +1,7 @@
 """Every operation of app/openapi.json fuzzed against a real `orderhub serve` on the demo
 catalogue, as a user holding every role: no 5xx, every status documented for its operation,
-every body and Content-Type as documented (docs/api.md#the-openapi-document).
+every body, header and Content-Type as documented, every request that breaks the document
+refused with a 4xx, and a deleted order gone (docs/api.md#the-openapi-document).
 
 Schemathesis generates the requests from the document, valid ones and invalid ones, seeded so
 that every run sends the same. ORDERHUB_FUZZ_EXAMPLES sets how many cases each operation gets
@@ -44,6 +45,7 @@ EXAMPLES = int(os.environ.get("ORDERHUB_FUZZ_EXAMPLES", "5"))
 COVERAGE = os.environ.get("ORDERHUB_FUZZ_COVERAGE", "") == "1"
 USER = "admin"
 JSON = "application/json"
+REFUSALS = [400, 401, 403, 404, 405, 406, 408, 409, 413, 415, 422, 429, 431]
 
 schema = schemathesis.openapi.from_path(
     OPENAPI_DOCUMENT,
@@ -60,6 +62,15 @@ schema = schemathesis.openapi.from_path(
                 "status_code_conformance": {"enabled": True},
                 "content_type_conformance": {"enabled": True},
                 "response_schema_conformance": {"enabled": True},
+                "response_headers_conformance": {"enabled": True},
+                # A request that breaks the document is refused; the request line or a
+                # header too long for the server (431) is refused as surely as a 400.
+                "negative_data_rejection": {
+                    "enabled": True,
+                    "expected-statuses": REFUSALS,
+                },
+                # After a 204 DELETE the order is gone.
+                "use_after_free": {"enabled": True},
             },
         }
     ),
