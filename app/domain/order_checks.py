@@ -28,6 +28,9 @@ ORDER_DATES = (
     "orderDate",
 )
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+# ASCII digits only: str.isdigit admits "²", which int() refuses, and int() refuses more
+# than 4,300 digits; ten are enough for any value within MAX_INT4.
+_WHOLE_NUMBER = re.compile(r"\s*0*[0-9]{1,10}\s*")
 
 
 def missing(detail: str, datapath: str = "/") -> ApiError:
@@ -135,7 +138,8 @@ def _check_parties(payload: dict[str, Any], ids: ReferenceIds, texts: Texts) -> 
     parties = _objects(payload.get("relatedParty"), "/relatedParty")
     has_customer = False
     for index, party in enumerate(parties):
-        kind = PARTY_KINDS.get(party.get("@referredType", ""))
+        referred = party.get("@referredType")
+        kind = PARTY_KINDS.get(referred) if isinstance(referred, str) else None
         if kind is None:
             raise invalid(
                 "Invalid payload: relatedParty @referredType must be one of "
@@ -286,7 +290,7 @@ def _positive_int(value: Any) -> bool:
         return False
     if isinstance(value, int):
         return 1 <= value <= MAX_INT4
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
         return 1 <= int(value) <= MAX_INT4
     return False
 

@@ -17,6 +17,7 @@ from tests.helpers.error_objects import error_detail
 from tests.helpers.payloads import (
     ORDER_NEW,
     ORDERS,
+    TMF_CANCELS,
     TMF_ORDERS,
     add_order,
     patch_body,
@@ -51,6 +52,21 @@ def big_quantity(order: dict[str, Any]) -> dict[str, Any]:
     return order
 
 
+def superscript_quantity(order: dict[str, Any]) -> dict[str, Any]:
+    order["serviceOrderItem"][0]["quantity"] = "²"
+    return order
+
+
+def long_quantity(order: dict[str, Any]) -> dict[str, Any]:
+    order["serviceOrderItem"][0]["quantity"] = "9" * 5_000
+    return order
+
+
+def party_type_object(order: dict[str, Any]) -> dict[str, Any]:
+    order["relatedParty"][0]["@referredType"] = {}
+    return order
+
+
 def far_date(order: dict[str, Any]) -> dict[str, Any]:
     order["requestedStartDate"] = "9999-12-31T23:00:00-14:00"
     return order
@@ -70,10 +86,23 @@ SPOILT = [
     (lambda o: deep_note(o, limits.MAX_DEPTH + 1), 400, 22, None),
     (long_external_id, 400, 24, "/externalId"),
     (big_quantity, 400, 24, "/serviceOrderItem/0/quantity"),
+    (superscript_quantity, 400, 24, "/serviceOrderItem/0/quantity"),
+    (long_quantity, 400, 24, "/serviceOrderItem/0/quantity"),
+    (party_type_object, 400, 24, "/relatedParty/0/@referredType"),
     (far_date, 400, 24, "/requestedStartDate"),
     (too_many_items, 400, 24, "/serviceOrderItem"),
 ]
-IDS = ["nested-600", "nested-33", "externalId-3000", "quantity-2^31", "date-10000", "items-501"]
+IDS = [
+    "nested-600",
+    "nested-33",
+    "externalId-3000",
+    "quantity-2^31",
+    "quantity-superscript",
+    "quantity-5000-digits",
+    "party-type-object",
+    "date-10000",
+    "items-501",
+]
 
 
 async def _refused(resp: Any, status: int, code: int) -> dict[str, Any]:
@@ -197,3 +226,30 @@ async def test_a_date_filter_beyond_the_years_held_is_refused(
     resp = await demo_client.get(TMF_ORDERS, params=query, headers=auth("integrator"))
     detail = await _refused(resp, 400, 28)
     assert detail["datapath"] == f"?{next(iter(query))}"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        (TMF_ORDERS, {"description": "two\nlines"}),
+        (TMF_ORDERS, {"state": "new,\rcompleted"}),
+        (TMF_CANCELS, {"cancellationReason": "'two\nlines'"}),
+    ],
+)
+async def test_an_unquoted_line_break_in_a_filter_is_refused(
+    demo_client: TestClient, path: str, query: dict[str, str]
+) -> None:
+    resp = await demo_client.get(path, params=query, headers=auth("integrator"))
+    detail = await _refused(resp, 400, 28)
+    assert detail["datapath"] == f"?{next(iter(query))}"
+    assert "double quotes" in detail["message"]
+
+
+async def test_a_line_break_in_double_quotes_is_part_of_the_filters_value(
+    demo_client: TestClient,
+) -> None:
+    resp = await demo_client.get(
+        TMF_ORDERS, params={"description": '"two\nlines"'}, headers=auth("integrator")
+    )
+    assert resp.status == 200, await resp.text()
+    assert await resp.json() == []

@@ -6,9 +6,13 @@ import json
 import re
 from typing import Any
 
+import jsonschema_rs
+import pytest
 from aiohttp import web
 
-from app.domain.errors import ErrorKind
+from app.domain import messages as m
+from app.domain.errors import ErrorKind, error_body
+from app.domain.inbound import QUEUE_STATES
 from app.http.app import create_app
 from app.settings import Settings
 from tests.helpers.paths import OPENAPI_DOCUMENT as DOCUMENT
@@ -160,3 +164,34 @@ def test_retry_after_is_documented_where_it_is_sent() -> None:
     described = _document()["components"]["responses"]
     for name in ("E409", "E429", "E503"):
         assert "Retry-After" in described[name]["headers"], name
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/sn_tmf_api/order/serviceOrder/{id}", "/api/sn_tmf_api/serviceorder/{id}"]
+)
+def test_a_retrieved_order_and_a_queued_ones_status_each_match_one_answer(path: str) -> None:
+    """The 200 of a GET by id is an order or, while queued, the error object with code 102:
+    one of the two (`oneOf`), so each body must match exactly one of them."""
+    doc = _document()
+    answer = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    queued = error_body(ErrorKind.IN_QUEUE, m.QUEUE_STILL_IN_QUEUE, "")
+    order = {"id": "4f2af65ac3a030106e2473ce3640ddcf", "href": f"{path[:-5]}/4f2a", "state": "new"}
+    for body in (queued, order):
+        matching = [
+            branch
+            for branch in answer["schema"]["oneOf"]
+            if jsonschema_rs.Draft4Validator({**branch, "components": doc["components"]}).is_valid(
+                body
+            )
+        ]
+        assert len(matching) == 1, (body, matching)
+
+
+def test_what_the_operator_api_refuses_the_document_does_not_offer() -> None:
+    """A request valid against the document is one the API can accept: the queue's states are
+    the ones it filters on, and a retry's body, when there is one, holds `payload`."""
+    doc = _document()
+    assert doc["components"]["parameters"]["QueueState"]["schema"]["enum"] == list(QUEUE_STATES)
+    retry = doc["paths"]["/api/orderhub/queue/{id}/retry"]["post"]["requestBody"]
+    assert retry["required"] is False
+    assert retry["content"]["application/json"]["schema"]["required"] == ["payload"]

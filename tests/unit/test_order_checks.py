@@ -346,6 +346,25 @@ def test_each_item_has_at_most_one_parent_and_no_cycle(
             "/serviceOrderItem/0/quantity",
         ),
         (
+            _set((ITEMS, 0, "quantity"), "²"),
+            ErrorKind.INVALID_FIELD,
+            "Invalid payload: quantity must be a whole number from 1 to 2147483647.",
+            "/serviceOrderItem/0/quantity",
+        ),
+        (
+            _set((ITEMS, 0, "quantity"), "9" * 5000),
+            ErrorKind.INVALID_FIELD,
+            "Invalid payload: quantity must be a whole number from 1 to 2147483647.",
+            "/serviceOrderItem/0/quantity",
+        ),
+        (
+            _set(("relatedParty", 1, "@referredType"), {"name": "Customer"}),
+            ErrorKind.INVALID_FIELD,
+            "Invalid payload: relatedParty @referredType must be one of "
+            "Customer, CustomerContact, Consumer.",
+            "/relatedParty/1/@referredType",
+        ),
+        (
             _set((ITEMS,), {"id": "1"}),
             ErrorKind.INVALID_BODY,
             "/serviceOrderItem must be an array of objects.",
@@ -358,7 +377,17 @@ def test_each_item_has_at_most_one_parent_and_no_cycle(
             "/serviceOrderItem/0/service",
         ),
     ],
-    ids=["date", "item date", "currency", "quantity", "items not a list", "service not an object"],
+    ids=[
+        "date",
+        "item date",
+        "currency",
+        "quantity",
+        "quantity not an ASCII number",
+        "quantity beyond int()'s digits",
+        "party type not a string",
+        "items not a list",
+        "service not an object",
+    ],
 )
 def test_values_of_the_wrong_shape_are_refused_where_they_are(
     change: Callable[[Payload], None], kind: ErrorKind, text: str, datapath: str

@@ -41,7 +41,8 @@ def _unquote(value: str) -> str:
 
 
 def split_values(raw: str) -> list[str]:
-    """`a,"b,c",'d'` -> a, b,c, d; an empty value is one empty string."""
+    """`a,"b,c",'d'` -> a, b,c, d; an empty value is one empty string. Raises csv.Error for a
+    line break outside double quotes."""
     rows = list(csv.reader([raw], skipinitialspace=True))
     values = rows[0] if rows and rows[0] else [""]
     return [_unquote(v) for v in values]
@@ -79,7 +80,10 @@ def load_filters(
             else:
                 raise _bad(name, "not a filterable attribute.")
         kind = attributes[attribute].kind
-        values = split_values(raw)
+        try:
+            values = split_values(raw)
+        except csv.Error:
+            raise _bad(name, "a value holding a line break must be in double quotes.") from None
         if operator != "eq":
             if kind != "date":
                 raise _bad(name, f"{operator} applies to dates only.")
