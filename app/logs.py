@@ -38,7 +38,10 @@ def _renderer(fmt: str) -> Any:
     while a process whose output goes to a file or a collector writes JSON. Colour only on a
     terminal, so that `console` into a file stays plain text."""
     if fmt == "console" or (fmt == "auto" and sys.stdout.isatty()):
-        return structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        # A plain traceback: the rich one lists every frame's locals, passwords among them.
+        return structlog.dev.ConsoleRenderer(
+            colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     return structlog.processors.JSONRenderer()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -64,3 +65,22 @@ def test_the_setting_takes_only_the_three_formats() -> None:
     assert Settings.from_env({}).orderhub_log_format == "auto"
     with pytest.raises(SettingsError, match="ORDERHUB_LOG_FORMAT"):
         Settings.from_env({"ORDERHUB_LOG_FORMAT": "xml"})
+
+
+@pytest.mark.parametrize("fmt", ["console", "json"])
+def test_a_traceback_shows_no_local_values(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """A frame's locals may hold a password: the lines for people print the plain traceback."""
+    monkeypatch.setattr("sys.stdout", Terminal())
+    logs.configure("info", process="api", fmt=fmt)
+
+    def check(password: str) -> None:
+        raise ValueError("refused")
+
+    secret = "hunter2-" + "secret"  # never whole in a source line the traceback quotes
+    try:
+        check(secret)
+    except ValueError:
+        logs.get().exception("unhandled_error")
+    text = sys.stdout.getvalue()
+    assert "ValueError: refused" in text
+    assert "hunter2-secret" not in text
