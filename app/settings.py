@@ -160,6 +160,14 @@ SETTINGS: tuple[Setting, ...] = (
         "event loop and pools; up to one per core.",
     ),
     Setting(
+        "ORDERHUB_SHUTDOWN_SECONDS",
+        "20",
+        _positive_float,
+        "On SIGTERM or SIGINT, how long an API process keeps answering the requests it has "
+        "(it takes no new connection) and a worker lets its running jobs finish before handing "
+        "the rest back to the queue; a supervisor waits this plus 10 s for its children.",
+    ),
+    Setting(
         "ORDERHUB_DB_POOL_SIZE",
         "10",
         _positive_int,
@@ -421,6 +429,7 @@ class Settings:
     orderhub_log_level: str
     orderhub_log_format: str
     orderhub_api_processes: int
+    orderhub_shutdown_seconds: float
     orderhub_db_pool_size: int
     orderhub_db_timeout: float
     orderhub_auth_cache_seconds: float

@@ -24,6 +24,7 @@ from workers.metrics import counted
 from workers.metrics_endpoint import MetricsEndpoint
 from workers.outbound import SEND_MAX_TRIES, send_outbound, sweep_outbound
 from workers.periodic import skipped_while_unavailable
+from workers.stopping import StoppingWorker
 
 log = logs.get("orderhub.worker")
 # How often an idle worker looks for jobs: arq's default, half a second, was added to the time
@@ -96,7 +97,7 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
     async def on_job_end(ctx: dict[str, Any]) -> None:
         structlog.contextvars.unbind_contextvars("job_id")
 
-    return Worker(
+    return StoppingWorker(
         functions=[
             func(
                 counted(process_inbound, PROCESS_INBOUND),
@@ -141,4 +142,5 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         poll_delay=POLL_DELAY_SECONDS,
         burst=burst,
         handle_signals=True,
+        shutdown_seconds=settings.orderhub_shutdown_seconds,
     )

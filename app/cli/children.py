@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 
-STOP_GRACE_SECONDS = 15
+# Seconds a child is given beyond ORDERHUB_SHUTDOWN_SECONDS to close its pools and exit.
+STOP_MARGIN_SECONDS = 10
 
 
 class Stop(Exception):
@@ -38,10 +39,14 @@ def stopping_on_signals() -> Iterator[None]:
 
 class Children:
     def __init__(
-        self, say: Callable[[str], None], on_exit: Callable[[int], None] | None = None
+        self,
+        say: Callable[[str], None],
+        shutdown_seconds: float,
+        on_exit: Callable[[int], None] | None = None,
     ) -> None:
         """`on_exit` is told the pid of each child once it has exited."""
         self._say = say
+        self._grace = shutdown_seconds + STOP_MARGIN_SECONDS
         self._on_exit = on_exit
         self._running: dict[str, subprocess.Popen[bytes]] = {}
         self._reaped: set[int] = set()
@@ -64,11 +69,12 @@ class Children:
             time.sleep(0.5)
 
     def terminate(self) -> None:
-        """SIGTERM to all, then SIGKILL to any still running after the grace period."""
+        """SIGTERM to all, each then answering what it has (ORDERHUB_SHUTDOWN_SECONDS); SIGKILL
+        to any still running after that and STOP_MARGIN_SECONDS."""
         for child in self._running.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        deadline = time.monotonic() + self._grace
         for name, child in self._running.items():
             try:
                 child.wait(max(0.1, deadline - time.monotonic()))

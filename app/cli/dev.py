@@ -27,7 +27,7 @@ def run_dev(settings: Settings) -> int:
         if settings.redis_url
         else EmbeddedRedis(settings.data_dir, settings.orderhub_redis_port)
     )
-    children = Children(_say)
+    children = Children(_say, settings.orderhub_shutdown_seconds)
     try:
         with stopping_on_signals():
             if embedded_pg is not None:

@@ -48,6 +48,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.port,
         reuse_port=args.shared_port or None,
         keepalive_timeout=settings.orderhub_keepalive_timeout_seconds,
+        shutdown_seconds=settings.orderhub_shutdown_seconds,
         loop=uvloop.new_event_loop(),  # a cheaper event loop: more requests per CPU second
     )
     return 0
@@ -71,6 +72,7 @@ def _serve_processes(settings: Settings) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="orderhub-metrics-")
     children = Children(
         lambda message: log.warning("api_process_exited", message=message),
+        settings.orderhub_shutdown_seconds,
         on_exit=lambda pid: metrics.mark_process_dead(pid, metrics_dir),
     )
     env = {**os.environ, metrics.MULTIPROC_DIR_ENV: metrics_dir}

@@ -8,15 +8,25 @@ aiohttp has no setting for either (aio-libs/aiohttp#3287), and web.Server builds
 RequestHandler by name; so ApiRunner serves connections with ApiRequestHandler, which answers
 the error object and logs one line naming the kind of failure, none of the request's bytes.
 web.run_app always builds aiohttp's own runner, hence `run`.
+
+`run` also stops gracefully in its own way. aiohttp's runner, on SIGTERM, closes the listening
+socket (connections the kernel had accepted but the process had not yet taken are reset),
+closes every connection not handling a request (one whose request is still on its way is
+dropped) and then ignores the bytes still arriving on the others (a body half received never
+completes). Here the connections waiting in the listening socket are taken before it closes,
+every connection is left to finish what it has, each answer says `Connection: close`, and only
+then, or after ORDERHUB_SHUTDOWN_SECONDS, does aiohttp's shutdown run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import socket
 import uuid
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import BadHttpMethod, LineTooLong
 
 from app import logs
@@ -25,12 +35,40 @@ from app.http.middlewares import error_response
 
 log = logs.get("orderhub.http.protocol")
 _NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+BACKLOG = 128  # aiohttp's default
+# Seconds a connection made just before the stop has to begin its request.
+FIRST_REQUEST_GRACE = 2.0
+# Seconds aiohttp's own shutdown gives a request that began after the drain ended.
+FINAL_GRACE = 1.0
+DRAIN_POLL = 0.05
 
 
 class ApiRequestHandler(web.RequestHandler):
     """aiohttp's connection handler, answering its own errors with the error object."""
 
-    __slots__ = ()
+    __slots__ = ("_answered", "_made_at")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._made_at = self._loop.time()
+        self._answered = 0
+
+    async def finish_response(
+        self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> tuple[web.StreamResponse, bool]:
+        try:
+            return await super().finish_response(request, resp, start_time)
+        finally:
+            self._answered += 1
+
+    def quiet(self, now: float) -> bool:
+        """Nothing left to answer: every request received is answered (aiohttp counts those
+        received), and either one was (an idle keep-alive connection) or none began within
+        FIRST_REQUEST_GRACE of connecting."""
+        received = self._request_count
+        if self._answered < received:
+            return False
+        return received > 0 or now - self._made_at > FIRST_REQUEST_GRACE
 
     def handle_error(
         self,
@@ -109,14 +147,17 @@ def run(
     port: int,
     reuse_port: bool | None,
     keepalive_timeout: float,
+    shutdown_seconds: float,
     loop: asyncio.AbstractEventLoop,
 ) -> None:
-    """web.run_app on ApiRunner: serves until SIGINT or SIGTERM, then shuts down gracefully."""
+    """Serves until SIGINT or SIGTERM, then stops as the module's docstring says."""
     asyncio.set_event_loop(loop)
-    serving = loop.create_task(_serve(app, host, port, reuse_port, keepalive_timeout))
+    serving = loop.create_task(
+        _serve(app, host, port, reuse_port, keepalive_timeout, shutdown_seconds)
+    )
     try:
         loop.run_until_complete(serving)
-    except (web.GracefulExit, KeyboardInterrupt):
+    except KeyboardInterrupt:
         pass
     finally:
         if not serving.done():
@@ -128,22 +169,96 @@ def run(
         loop.close()
 
 
+class _Draining:
+    """Once stopping, every answer closes its connection: a keep-alive client sends its next
+    request to another process rather than down a connection about to close."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    async def close_after(self, _request: web.Request, response: web.StreamResponse) -> None:
+        if self.on:
+            response.force_close()
+            response.headers[hdrs.CONNECTION] = "close"
+
+
 async def _serve(
     app: web.Application,
     host: str,
     port: int,
     reuse_port: bool | None,
     keepalive_timeout: float,
+    shutdown_seconds: float,
 ) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    draining = _Draining()
+    app.on_response_prepare.append(draining.close_after)
     runner = ApiRunner(
-        app, handle_signals=True, access_log=None, keepalive_timeout=keepalive_timeout
+        app, access_log=None, keepalive_timeout=keepalive_timeout, shutdown_timeout=FINAL_GRACE
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
-        await asyncio.Event().wait()  # until a signal raises GracefulExit
+        listener = socket.create_server(
+            (host, port),
+            family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+            backlog=BACKLOG,
+            reuse_port=bool(reuse_port),
+        )
+        # The site's server closes its socket; this copy keeps the queue of connections the
+        # kernel accepted meanwhile, to be taken before it closes.
+        held = listener.dup()
+        try:
+            await web.SockSite(runner, listener, backlog=BACKLOG).start()
+            await stop.wait()
+            log.info("api_stopping", connections=len(_server(runner).connections))
+            draining.on = True
+            for site in runner.sites:
+                await site.stop()
+            waiting = _take_waiting(held)
+        finally:
+            held.close()  # at once: new connections go to another process, or are refused
+        for conn in waiting:
+            await loop.connect_accepted_socket(_server(runner), conn)
+        await _until_quiet(_server(runner), loop.time() + shutdown_seconds)
     finally:
         await runner.cleanup()
+        log.info("api_stopped")
+
+
+def _server(runner: web.BaseRunner) -> web.Server:
+    assert runner.server is not None
+    return runner.server
+
+
+def _take_waiting(listener: socket.socket) -> list[socket.socket]:
+    """The connections queued on the listening socket, taken without waiting."""
+    listener.setblocking(False)
+    taken: list[socket.socket] = []
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # BlockingIOError: none left
+            return taken
+        taken.append(conn)
+
+
+async def _until_quiet(server: web.Server, deadline: float) -> None:
+    """Until every connection has nothing left to answer, or the deadline."""
+    loop = asyncio.get_running_loop()
+    while loop.time() < deadline:
+        now = loop.time()
+        busy = [
+            conn
+            for conn in server.connections
+            if not (isinstance(conn, ApiRequestHandler) and conn.quiet(now))
+        ]
+        if not busy:
+            return
+        await asyncio.sleep(DRAIN_POLL)
+    log.warning("api_stop_deadline", connections=len(server.connections))
 
 
 def _cancel_remaining(loop: asyncio.AbstractEventLoop) -> None:
