@@ -1,6 +1,7 @@
 """Child processes of one command (`orderhub dev`, `orderhub serve` with several processes):
 started together and stopped together, so that Ctrl-C or SIGTERM leaves nothing behind and one
-child dying stops the rest, for whatever supervises the command to restart."""
+child dying stops the rest, for whatever supervises the command to restart. The children stop
+on their own if this process dies without stopping them (app/cli/parent.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
+
+from app.cli.parent import child_env
 
 # Seconds a child is given beyond ORDERHUB_SHUTDOWN_SECONDS to close its pools and exit.
 STOP_MARGIN_SECONDS = 10
@@ -53,9 +56,12 @@ class Children:
 
     def start(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
         """`orderhub <argv>` in a session of its own: a terminal's Ctrl-C reaches this process
-        only, which then stops the children in order."""
+        only, which then stops the children in order. Called from the main thread, which the
+        kernel's parent-death signal watches."""
         self._running[name] = subprocess.Popen(
-            [sys.executable, "-m", "app.cli.main", *argv], env=dict(env), start_new_session=True
+            [sys.executable, "-m", "app.cli.main", *argv],
+            env=child_env(env),
+            start_new_session=True,
         )
 
     def wait_for_exit(self) -> int:

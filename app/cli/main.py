@@ -14,6 +14,7 @@ from typing import Any
 from app import logs
 from app.cli.embedded import MissingExtra
 from app.cli.order import add_commands as add_order_commands
+from app.cli.parent import stop_with_parent
 from app.cli.queue import add_commands as add_queue_commands
 from app.domain.catalog import CatalogError
 from app.domain.catalog_file import parse_catalog
@@ -353,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stop_with_parent(os.environ)
     try:
         settings = Settings.from_env()
         for warning in deprecations():

@@ -1,4 +1,5 @@
-"""Stopping real processes: SIGTERM to an API process or a worker loses no request and no job.
+"""Stopping real processes: SIGTERM to an API process or a worker loses no request and no job,
+and the children of `orderhub serve` and `orderhub dev` stop when their parent is SIGKILLed.
 
 Every process here is started by the test and stopped by its pid; every wait polls to a
 deadline. SHUTDOWN is each process's ORDERHUB_SHUTDOWN_SECONDS."""
@@ -8,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -25,10 +28,12 @@ import pytest
 from redis.asyncio import Redis
 
 from app.cli.embedded import free_port
+from app.cli.parent import PARENT_PID_ENV
 from app.settings import Settings
 from tests.helpers.auth import auth
+from tests.helpers.paths import REPO_ROOT
 from tests.helpers.payloads import example
-from tests.helpers.polling import wait_for_async
+from tests.helpers.polling import wait_for, wait_for_async
 from tests.helpers.processes import start, stop, wait_ready
 
 ORDERS = "/api/sn_tmf_api/order/serviceOrder"
@@ -335,3 +340,105 @@ async def test_sigterm_to_a_worker_mid_batch_loses_nothing(
     assert orders == total  # none lost, none twice
     stopping = [e for e in log_entries(worker_log) if e.get("event") == "worker_jobs_handed_back"]
     print(f"\n[sigterm-worker] done_at_stop={done_at_stop} {stopping}")
+
+
+# ---------------------------------------------------------------------------------------------
+# SIGKILL of a supervisor
+
+
+def test_sigkill_of_serve_stops_both_api_processes(
+    demo_settings: Settings, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    env = env_for(demo_settings, port, ORDERHUB_API_PROCESSES="2")
+    supervisor = start("serve", env=env, log=tmp_path / "serve.log")
+    processes.append(supervisor)
+    wait_ready(f"http://127.0.0.1:{port}", 60, supervisor)
+    children = wait_for(
+        lambda: len(kids := children_of(supervisor.pid)) == 2 and kids, 30, "two API children"
+    )
+    stop(supervisor, signal.SIGKILL)
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in children), 15, f"{children} gone")
+    finally:
+        for pid in children:  # started by this test, through the supervisor
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: refused(port), 5, f"port {port} free")
+
+
+def test_sigkill_of_dev_stops_api_worker_and_stub(
+    demo_settings: Settings, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    """On external servers, so that only the three children are started."""
+    port, stub_port = free_port(), free_port()
+    env = env_for(demo_settings, port, STUB_PORT=str(stub_port))
+    dev = start("dev", env=env, log=tmp_path / "dev.log")
+    processes.append(dev)
+    wait_ready(f"http://127.0.0.1:{port}", 60, dev)
+    children = wait_for(
+        lambda: len(kids := children_of(dev.pid)) == 3 and kids, 30, "api, worker and stub"
+    )
+    stop(dev, signal.SIGKILL)
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in children), 15, f"{children} gone")
+    finally:
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: refused(port) and refused(stub_port), 5, "ports free")
+
+
+# The parent-death arrangement on its own: a child of a short-lived parent.
+_CHILD = """
+import os, sys, time
+from app.cli.parent import stop_with_parent
+stop_with_parent(os.environ, kernel=sys.argv[1] == "kernel")
+print(os.getpid(), flush=True)
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    time.sleep(0.05)
+"""
+_PARENT = """
+import os, subprocess, sys, time
+env = {**os.environ, "ORDERHUB_PARENT_PID": str(os.getpid())}
+subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], env=env, start_new_session=True)
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    time.sleep(0.05)
+"""
+
+
+@pytest.mark.parametrize("how", ["kernel", "poll"])
+def test_a_child_stops_when_its_parent_is_killed(how: str) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, _CHILD, how],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    child = 0
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert alive(child)
+        stop(parent, signal.SIGKILL)
+        wait_for(lambda: not alive(child), 10, f"child {child} gone")
+    finally:
+        stop(parent, signal.SIGKILL)
+        if parent.stdout is not None:
+            parent.stdout.close()
+        if child and alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_a_child_whose_parent_died_before_it_ran_stops_at_once() -> None:
+    """The variable names a parent that is not this child's parent any more."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, "kernel"],
+        cwd=REPO_ROOT,
+        env={**os.environ, PARENT_PID_ENV: "1"},
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert exited_within(child, 30) == -signal.SIGTERM
