@@ -264,15 +264,18 @@ async def test_sigterm_waits_for_a_request_whose_body_is_still_arriving(
 # SIGTERM to a worker
 
 
+@pytest.mark.parametrize("grace", ["0.05", "5"], ids=["hand-back", "finish"])
 async def test_sigterm_to_a_worker_mid_batch_loses_nothing(
+    grace: str,
     demo_settings: Settings,
     tmp_path: Path,
     db: asyncpg.Connection[Any],
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
     """The worker stops taking jobs, lets the running ones finish for ORDERHUB_SHUTDOWN_SECONDS
-    (1 here) and hands the rest back: nothing is left marked in progress, so the next worker
-    takes it all at once (after a SIGKILL it would wait for arq's in-progress keys to expire)."""
+    (`grace`: too short for most jobs, or long enough) and hands the rest back: nothing is left
+    marked in progress, so the next worker takes it all at once (after a SIGKILL it would wait
+    for arq's in-progress keys to expire)."""
     total = 3000
     _, port, _ = await serve(demo_settings, tmp_path, processes)
     base = f"http://127.0.0.1:{port}"
@@ -297,7 +300,7 @@ async def test_sigterm_to_a_worker_mid_batch_loses_nothing(
         )
         return count
 
-    env = env_for(demo_settings, port, ORDERHUB_SHUTDOWN_SECONDS="1")
+    env = env_for(demo_settings, port, ORDERHUB_SHUTDOWN_SECONDS=grace)
     worker_log = tmp_path / "worker-a.log"
     worker = start("worker", env=env, log=worker_log)
     processes.append(worker)
@@ -308,7 +311,7 @@ async def test_sigterm_to_a_worker_mid_batch_loses_nothing(
 
     await wait_for_async(started_some, 60, "the first worker processing", 0.02)
     worker.send_signal(signal.SIGTERM)
-    status = await asyncio.to_thread(exited_within, worker, 1 + EXIT_SLACK)
+    status = await asyncio.to_thread(exited_within, worker, float(grace) + EXIT_SLACK)
     done_at_stop = await processed()
     assert status == 0
     assert "worker_stopped" in events(worker_log)
@@ -339,7 +342,7 @@ async def test_sigterm_to_a_worker_mid_batch_loses_nothing(
     )
     assert orders == total  # none lost, none twice
     stopping = [e for e in log_entries(worker_log) if e.get("event") == "worker_jobs_handed_back"]
-    print(f"\n[sigterm-worker] done_at_stop={done_at_stop} {stopping}")
+    print(f"\n[sigterm-worker grace={grace}] done_at_stop={done_at_stop} {stopping}")
 
 
 # ---------------------------------------------------------------------------------------------
