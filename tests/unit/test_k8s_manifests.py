@@ -28,9 +28,8 @@ K8S = DEPLOY / "k8s"
 KUSTOMIZATION = K8S / "kustomization.yaml"
 MANIFESTS = sorted(path for path in K8S.glob("*.yaml") if path != KUSTOMIZATION)
 QUEUE_AGE = "orderhub_inbound_oldest_queued_age_seconds"
-# Read by the graceful shutdown of the API and workers; set here ahead of its default.
 SHUTDOWN = "ORDERHUB_SHUTDOWN_SECONDS"
-KNOWN_SETTINGS = {setting.env for setting in SETTINGS} | {SHUTDOWN}
+KNOWN_SETTINGS = {setting.env for setting in SETTINGS}
 
 
 def documents() -> list[tuple[Path, dict[str, Any]]]:
@@ -189,6 +188,5 @@ def test_the_secret_holds_placeholders_that_parse_as_settings() -> None:
     assert {"DATABASE_URL", "REDIS_URL"} <= set(secret)
     for key, value in secret.items():
         assert "REPLACE-ME" in value, f"{key} is not a placeholder"
-    known = {k: v for k, v in config().items() if k != SHUTDOWN}
-    settings = Settings.from_env({**known, **secret})
+    settings = Settings.from_env({**config(), **secret})
     settings.require_servers()
