@@ -47,8 +47,13 @@ def redis_settings(url: str) -> RedisSettings:
     )
 
 
-def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
-    """Built from settings at run time rather than a module-level class, so env is read once."""
+def create_worker(
+    settings: Settings, *, burst: bool = False, handle_signals: bool = True
+) -> Worker:
+    """Built from settings at run time rather than a module-level class, so env is read once.
+
+    `handle_signals` false leaves SIGINT and SIGTERM to the process: a worker run inside
+    another program's event loop (the tests') must not keep its handlers there after it."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
@@ -141,6 +146,6 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
         max_jobs=50,
         poll_delay=POLL_DELAY_SECONDS,
         burst=burst,
-        handle_signals=True,
+        handle_signals=handle_signals,
         shutdown_seconds=settings.orderhub_shutdown_seconds,
     )

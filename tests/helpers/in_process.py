@@ -52,7 +52,7 @@ async def post_async(
 
 async def drain(settings: Settings) -> None:
     """Runs a worker in this process until the queue is empty."""
-    worker = create_worker(settings, burst=True)
+    worker = create_worker(settings, burst=True, handle_signals=False)
     try:
         await worker.main()
     finally:

@@ -150,7 +150,9 @@ async def test_callbacks_are_counted_by_outcome(demo_client: TestClient) -> None
 async def running_worker(settings: Settings) -> AsyncIterator[str]:
     """A worker in this process with its metrics port; the URL of its /metrics."""
     port = free_port()
-    worker = create_worker(replace(settings, orderhub_worker_metrics_port=port))
+    worker = create_worker(
+        replace(settings, orderhub_worker_metrics_port=port), handle_signals=False
+    )
     task = asyncio.create_task(worker.main())
     url = f"http://127.0.0.1:{port}/metrics"
 
@@ -178,11 +180,12 @@ async def test_a_worker_counts_its_jobs_and_sends_and_shows_its_breakers(
     settings = replace(demo_settings, outbound_auto=True, som_url=closed, tom_url=closed)
     processed = {"function": "process_inbound", "outcome": "success"}
     async with app_client(create_app(settings)) as client:
-        status, _ = await post_async(client, async_example())
-        assert status == 202
         api_before = await scrape(client)
         async with running_worker(settings) as url:
+            # The order only once the worker's counts are read: it takes the job at once.
             before = await scrape_url(url)
+            status, _ = await post_async(client, async_example())
+            assert status == 202
 
             async def job_and_send_counted() -> Samples | None:
                 now = await scrape_url(url)
