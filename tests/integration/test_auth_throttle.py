@@ -183,37 +183,49 @@ async def test_redis_down_fails_open_and_passwords_are_still_checked(
     assert unavailable and all(entry["log_level"] == "warning" for entry in unavailable)
 
 
+class Outage:
+    """users.get failing as it does while PostgreSQL is away, until ended."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self._read_row = users.get
+
+    def start(self) -> None:
+        async def away(conn: object, name: str) -> None:
+            raise ConnectionResetError("PostgreSQL is away")
+
+        self._monkeypatch.setattr(users, "get", away)
+
+    def end(self) -> None:
+        self._monkeypatch.setattr(users, "get", self._read_row)
+
+
+@pytest.fixture
+def outage(monkeypatch: pytest.MonkeyPatch) -> Outage:
+    return Outage(monkeypatch)
+
+
 async def test_attempts_that_met_a_database_outage_are_not_counted(
-    throttled: TestClient, monkeypatch: pytest.MonkeyPatch
+    throttled: TestClient, outage: Outage
 ) -> None:
     """503s while PostgreSQL is away judged no password: afterwards the right one signs in."""
-    read_row = users.get
-
-    async def away(conn: object, name: str) -> None:
-        raise ConnectionResetError("PostgreSQL is away")
-
-    monkeypatch.setattr(users, "get", away)
+    outage.start()
     for _ in range(2 * THRESHOLD):
         resp = await throttled.get(WHOAMI, headers={**auth("agent"), **_xff("192.0.2.9")})
         assert resp.status == 503, await resp.text()
-    monkeypatch.setattr(users, "get", read_row)
+    outage.end()
     resp = await throttled.get(WHOAMI, headers={**auth("agent"), **_xff("192.0.2.9")})
     assert resp.status == 200, await resp.text()
 
 
 async def test_a_failure_after_an_outage_still_counts(
-    throttled: TestClient, monkeypatch: pytest.MonkeyPatch
+    throttled: TestClient, outage: Outage
 ) -> None:
-    read_row = users.get
-
-    async def away(conn: object, name: str) -> None:
-        raise ConnectionResetError("PostgreSQL is away")
-
     await _fail(throttled, "agent", n=THRESHOLD - 1)
-    monkeypatch.setattr(users, "get", away)
+    outage.start()
     resp = await throttled.get(WHOAMI, headers={**auth("agent"), **_xff("192.0.2.1")})
     assert resp.status == 503
-    monkeypatch.setattr(users, "get", read_row)
+    outage.end()
     await _fail(throttled, "agent")  # the threshold's failure: a wait starts
     resp = await throttled.get(WHOAMI, headers={**auth("agent"), **_xff("192.0.2.1")})
     assert resp.status == 429
