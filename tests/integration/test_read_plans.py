@@ -3,8 +3,10 @@
 The reads run as the API runs them, on a database of some thousands of orders copied from the
 demo's (bench.dataset, statistics fresh); every statement they send is recorded and EXPLAINed
 twice, with the plan PostgreSQL makes for these values and with the generic plan it may settle
-on for a prepared statement after a few executions. A sequential scan of any table that grows
-with the orders fails the test, naming the statement.
+on for a prepared statement after a few executions, sequential scans priced out: one of any
+table that grows with the orders still chosen means no index serves the read, and fails the
+test, naming the statement. Whether the planner prefers the index at a million orders is the
+benchmark's reads phase.
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ async def _whole_table_scans(
     if query.lstrip().upper().startswith(("EXPLAIN", "SELECT ORDER_COUNT_COMPACT")):
         return set()
     found: set[str] = set()
+    # Some thousand rows of a child table are a few pages: whether the planner reads those
+    # whole or through an index turns on details of the moment (which pages are all-visible).
+    # With sequential scans priced out, one still chosen means no index serves the read.
+    await conn.execute("SET enable_seqscan = off")
     for mode in ("auto", "force_generic_plan"):
         await conn.execute(f"SET plan_cache_mode = {mode}")
         # A statement of its own each time, so the mode decides its plan.
@@ -101,6 +107,7 @@ async def _whole_table_scans(
             plan = jsontext.loads(plan)
         found |= set(_scans(plan[0]["Plan"])) - SMALL_TABLES
     await conn.execute("RESET plan_cache_mode")
+    await conn.execute("RESET enable_seqscan")
     return found
 
 
