@@ -68,3 +68,19 @@ async def one_error_one_done(client: TestClient, settings: Settings) -> tuple[st
     _, ok = await post_async(client, async_example())
     await drain(settings)
     return failed["orderId"], ok["orderId"]
+
+
+async def created_and_initiated(
+    client: TestClient, body: dict[str, Any]
+) -> tuple[str, list[dict[str, Any]]]:
+    """A sync order created as the integrator and sent for fulfilment by an agent: (its id,
+    the Outbound Request records)."""
+    created = await client.post(ORDERS, json=body, headers=auth("integrator"))
+    assert created.status == 201, await created.text()
+    order_id: str = (await created.json())["id"]
+    resp = await client.post(
+        f"/api/orderhub/serviceOrder/{order_id}/outboundRequest", headers=auth("agent")
+    )
+    records: list[dict[str, Any]] = await resp.json()
+    assert resp.status == 201, records
+    return order_id, records

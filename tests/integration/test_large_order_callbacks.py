@@ -17,7 +17,7 @@ from app.domain import limits
 from app.http.app import create_app
 from app.settings import Settings
 from tests.helpers.auth import auth
-from tests.helpers.in_process import app_client
+from tests.helpers.in_process import app_client, created_and_initiated
 from tests.helpers.payloads import ORDER_NEW, ORDERS, add_order
 
 PATH = f"{ORDERS}/outboundresponse"
@@ -46,14 +46,7 @@ async def test_callbacks_of_one_large_order_do_not_stall_reads_of_others(
 ) -> None:
     settings = replace(demo_settings, orderhub_db_pool_size=4)
     async with app_client(create_app(settings)) as client:
-        created = await client.post(ORDERS, json=largest_order(), headers=auth("integrator"))
-        assert created.status == 201, await created.text()
-        order_id = (await created.json())["id"]
-        resp = await client.post(
-            f"/api/orderhub/serviceOrder/{order_id}/outboundRequest", headers=auth("agent")
-        )
-        records = await resp.json()
-        assert resp.status == 201, records
+        order_id, records = await created_and_initiated(client, largest_order())
         assert len({r["requestId"] for r in records}) == limits.MAX_ITEMS
 
         gate = asyncio.Semaphore(CONCURRENT_CALLBACKS)

@@ -22,10 +22,9 @@ from app.services.jobs import connect, send_job_id
 from app.settings import Settings
 from app.store import db
 from app.stub.server import REGISTRY, create_stub_app
-from tests.helpers.auth import auth
 from tests.helpers.databases import execute, fetch
-from tests.helpers.in_process import app_client, drain
-from tests.helpers.payloads import ORDERS, add_order
+from tests.helpers.in_process import app_client, created_and_initiated, drain
+from tests.helpers.payloads import add_order
 from tests.helpers.polling import wait_for_async
 from tests.helpers.tcp_proxy import TcpProxy
 from workers.breakers import breaker
@@ -81,14 +80,7 @@ async def initiate_orders(client: TestClient, count: int) -> tuple[list[str], se
     order_ids: list[str] = []
     request_ids: set[str] = set()
     for _ in range(count):
-        created = await client.post(ORDERS, json=add_order(), headers=auth("integrator"))
-        assert created.status == 201, await created.text()
-        order_id = (await created.json())["id"]
-        resp = await client.post(
-            f"/api/orderhub/serviceOrder/{order_id}/outboundRequest", headers=auth("agent")
-        )
-        records = await resp.json()
-        assert resp.status == 201, records
+        order_id, records = await created_and_initiated(client, add_order())
         order_ids.append(order_id)
         request_ids |= {r["requestId"] for r in records}
     return order_ids, request_ids
