@@ -116,19 +116,11 @@ def _record_events(record: dict[str, Any]) -> list[Event]:
             ),
         )
     ]
-    if record["response"] is not None:
+    if record["response"] is not None or record["state"] != "not_applicable":
         events.append(
             Event(
                 record["updated_at"],
-                "callback",
-                _words(record=name, state=record["state"], attempts=record["attempts"]),
-            )
-        )
-    elif record["state"] != "not_applicable":
-        events.append(
-            Event(
-                record["updated_at"],
-                "sent",
+                "callback" if record["response"] is not None else "sent",
                 _words(record=name, state=record["state"], attempts=record["attempts"]),
             )
         )
