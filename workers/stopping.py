@@ -19,9 +19,8 @@ import math
 import signal
 from typing import Any
 
-from arq.worker import Worker
-
 from app import logs
+from workers.outage import OutageTolerantWorker
 
 log = logs.get("orderhub.worker")
 # Seconds the cancelled jobs are given to record that they are to be run again.
@@ -29,7 +28,7 @@ HAND_BACK_SECONDS = 5.0
 _POLL = 0.05
 
 
-class StoppingWorker(Worker):
+class StoppingWorker(OutageTolerantWorker):
     def __init__(self, *, shutdown_seconds: float, **kwargs: Any) -> None:
         # A wait given to arq makes it call handle_sig_wait_for_completion on a signal.
         super().__init__(job_completion_wait=math.ceil(shutdown_seconds), **kwargs)

@@ -780,3 +780,57 @@ async def test_changes_to_one_inventory_take_effect_in_arrival_order(
         created_at_inversions=created_at_inversions,
         total_seconds=round(time.monotonic() - started, 1),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Redis out of reach for a worker, then back
+
+
+async def test_worker_outlives_redis_out_of_reach_and_goes_on(
+    system: System, db: asyncpg.Connection[Any], redis_url: str
+) -> None:
+    """The worker's Redis connections are cut and refused for a while; the worker logs the
+    outage, keeps running, and drains what the API queued meanwhile once Redis is back."""
+    started = time.monotonic()
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    proxy.start()
+    try:
+        await system.serve()  # the API reaches Redis directly
+        system.env["REDIS_URL"] = through(proxy, redis_url)
+        worker = system.worker()
+        system.env["REDIS_URL"] = redis_url  # for the fixture's clean-up
+        prefix = f"RCUT-{uuid.uuid4().hex[:6]}"
+        before = await system.accept([add_order(f"{prefix}-a-{n:03d}") for n in range(50)])
+        await wait_drained(db, before, 60, [worker])
+
+        def tried_again() -> bool:
+            """Whether the worker, still running, has tried Redis a third time."""
+            assert worker.poll() is None, f"worker exited with {worker.returncode}"
+            events = system.events("worker")
+            return sum(e.get("event") == "worker_redis_unavailable" for e in events) >= 3
+
+        proxy.cut()
+        cut_at = time.monotonic()
+        during = await system.accept([add_order(f"{prefix}-b-{n:03d}") for n in range(50)])
+        await wait_for_async(tried_again, 30, "the worker to try Redis three times")
+        assert await count_queued(db, during) == len(during)  # nothing processed while cut
+        proxy.restore()
+        restored_at = time.monotonic()
+        draining = await wait_drained(db, during, 60, [worker])
+        states = await processed_states(db, [*before, *during])
+        assert Counter(row["state"] for row in states.values()) == {"done": 100}
+        await assert_created_exactly(db, [*before, *during], prefix)
+        back = [e for e in system.events("worker") if e.get("event") == "worker_redis_back"]
+        assert back, "the worker did not log Redis back"
+        report(
+            "redis-cut",
+            entries=len(before) + len(during),
+            outage_seconds=round(restored_at - cut_at, 1),
+            failures_logged=back[0].get("failures"),
+            drain_after_restore_seconds=round(draining, 1),
+            total_seconds=round(time.monotonic() - started, 1),
+        )
+    finally:
+        system.stop_all()
+        proxy.close()
