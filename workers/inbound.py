@@ -17,7 +17,7 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 
 from app import logs
-from app.domain.backoff import retry_delay
+from app.domain.backoff import backoff_ceiling, retry_delay
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.trace_context import trace_id_of
 from app.services import inbound as inbound_service
@@ -26,7 +26,11 @@ from app.store import db, inbound
 from workers.periodic import skipped_while_unavailable
 
 log = logs.get("orderhub.worker.inbound")
+# A job whose entries wait behind an earlier one on their inventory looks again after this,
+# doubled per look up to WAITING_CAP: the pass that processes the entry before them enqueues
+# their turn at once (`_enqueue_next`), so these looks only cover a turn that was missed.
 WAITING_DELAY = 0.2
+WAITING_CAP = 5.0
 SWEEP_BATCH = 5000
 # A run stops taking batches after this long; the next run goes on at once.
 SWEEP_SECONDS = 4.0
@@ -57,8 +61,9 @@ async def process_inbound(ctx: dict[str, Any], ids: list[str] | str) -> dict[str
         return await _one_by_one(ctx, batch, attempt)
     counts = _log_outcomes(result)
     await _enqueue_sends(ctx, result.request_ids)
+    await _enqueue_next(ctx, result.next_in_line)
     if result.waiting:
-        raise Retry(defer=WAITING_DELAY)
+        raise Retry(defer=backoff_ceiling(attempt, base=WAITING_DELAY, cap=WAITING_CAP))
     return counts
 
 
@@ -87,6 +92,26 @@ async def _enqueue_sends(ctx: dict[str, Any], request_ids: list[str]) -> None:
         log.exception("outbound_enqueue_failed", outbound_request_ids=request_ids)
 
 
+async def _enqueue_next(ctx: dict[str, Any], queue_ids: list[str]) -> None:
+    """Each entry whose turn came, as a job of its own: a change order behind another on the
+    same inventory is processed as soon as that one is, not when its own job looks again.
+    A job id of its own too, as the entry's first job may be waiting to look again; a second
+    run over an entry processed already does nothing. A trigger lost here leaves the entry to
+    its first job's next look."""
+    if not queue_ids:
+        return
+    redis: ArqRedis = ctx["redis"]
+    try:
+        await asyncio.gather(
+            *(
+                redis.enqueue_job(PROCESS_INBOUND, [i], _job_id=f"next:{i}:{uuid4().hex[:8]}")
+                for i in queue_ids
+            )
+        )
+    except Exception:
+        log.exception("inbound_enqueue_failed", queue_ids=queue_ids)
+
+
 async def _one_by_one(ctx: dict[str, Any], batch: list[str], attempt: int) -> dict[str, int]:
     """After an unexpected failure of a batch: each entry alone, so only the culprit fails."""
     counts: dict[str, int] = {}
@@ -102,6 +127,7 @@ async def _one_by_one(ctx: dict[str, Any], batch: list[str], attempt: int) -> di
         for state, count in _log_outcomes(result).items():
             counts[state] = counts.get(state, 0) + count
         await _enqueue_sends(ctx, result.request_ids)
+        await _enqueue_next(ctx, result.next_in_line)
     return counts
 
 

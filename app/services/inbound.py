@@ -29,6 +29,8 @@ class Processed:
 
     outcomes: list[EntryOutcome] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    # Entries of other batches now first in line on an inventory this pass released.
+    next_in_line: list[str] = field(default_factory=list)
     request_ids: list[str] = field(default_factory=list)  # outbound requests initiated
 
 
@@ -43,7 +45,8 @@ async def process(
     """Processes the entries it can lock, in arrival order, in one transaction.
 
     Entries gone (done already) or held by another worker are skipped; an entry with an
-    earlier queued entry on the same product inventory outside this batch waits. With
+    earlier queued entry on the same product inventory outside this batch waits, and is
+    named in `next_in_line` by the pass that processes the last entry before it. With
     `auto_outbound` the created orders' outbound requests are initiated in the same
     transaction, so that no crash can leave an order created and never sent.
     """
@@ -79,6 +82,9 @@ async def process(
         await inbound.move_processed(
             conn, [r["id"] for r in runnable], states, errors, attempt=attempt
         )
+        released = sorted({key for row in runnable for key in row["inventory_keys"]})
+        waiting = set(result.waiting)
+        result.next_in_line = [i for i in await inbound.next_on(conn, released) if i not in waiting]
         if auto_outbound:
             done = [outcome.queue_id for outcome in result.outcomes if outcome.state == "done"]
             result.request_ids = await auto_initiate(conn, done)

@@ -24,6 +24,12 @@ SELECT r.id FROM inbound_queue r
                   AND e.inventory_keys && r.inventory_keys
                   AND NOT e.id = ANY($1))
 """
+# The first queued entry on each of the keys: whose turn comes once the entries before it left.
+NEXT_ON_KEYS = """
+SELECT DISTINCT ON (k) q.id FROM inbound_queue q, unnest(q.inventory_keys) AS k
+ WHERE q.inventory_keys && $1::text[] AND k = ANY($1::text[])
+ ORDER BY k, q.seq
+"""
 MOVE_MANY = """
 WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS i(id, state, error)
@@ -92,6 +98,13 @@ async def take(conn: Connection, ids: list[str]) -> tuple[list[dict[str, Any]], 
         return [], set()
     held = {row["id"] for row in await conn.fetch(EARLIER_ELSEWHERE, [r["id"] for r in rows])}
     return rows, held
+
+
+async def next_on(conn: Connection, keys: list[str]) -> list[str]:
+    """The entries now first in line on any of `keys` (product inventories)."""
+    if not keys:
+        return []
+    return list(dict.fromkeys(row["id"] for row in await conn.fetch(NEXT_ON_KEYS, keys)))
 
 
 async def move_processed(

@@ -87,7 +87,9 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return any(
+        """Any loss, duplicate, order break, undesigned answer, or process that exited
+        unbidden (a worker must outlive a Redis or PostgreSQL restart)."""
+        return bool(self.exits) or any(
             r.outcome.lost
             or r.outcome.duplicated
             or r.outcome.out_of_order
