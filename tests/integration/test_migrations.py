@@ -114,15 +114,21 @@ async def _counts(conn: asyncpg.Connection[Any]) -> dict[str, int]:
     return {t: await conn.fetchval(f'SELECT count(*) FROM "{t}"') for t in sorted(tables)}
 
 
+def _migration(name: str) -> schema.Migration:
+    return next(m for m in schema.migrations() if m.name == name)
+
+
 async def test_migrate_upgrades_a_database_made_before_migrations_without_loss(
     new_database: Callable[[], Awaitable[str]],
 ) -> None:
     conn = await db.connect(await new_database())
     try:
         await conn.execute(SCHEMA_BEFORE_MIGRATIONS.read_text())
-        # Today's code writes the demo orders, and it names service_order.traceparent (0006,
-        # which adds it only if missing): the one column given ahead of the migrations.
+        # Today's code writes and reads the demo orders: it names service_order.traceparent
+        # (0006, which adds it only if missing) and reads through order_children (0007, which
+        # replaces it): the two given ahead of the migrations.
         await conn.execute("ALTER TABLE service_order ADD COLUMN traceparent text")
+        await conn.execute(_migration("order_children").sql)
         document = json.loads(DEMO_CATALOG.read_text())
         async with conn.transaction():
             await catalog.load(conn, parse_catalog(document))
