@@ -9,7 +9,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from app.domain.dates import format_date
+from app.domain.dates import format_date, parse_date
 from app.domain.stored_order import StoredOrder
 
 SN_ORDER_PATH = "/api/sn_tmf_api/order/serviceOrder"
@@ -177,12 +177,34 @@ def render_order(stored: StoredOrder, *, ponr_strings: bool = True) -> dict[str,
     return rendered
 
 
+def _echoed_date(value: Any) -> Any:
+    """A date echoed as every date goes out (`2018-01-15 09:37:40` as
+    `2018-01-15T09:37:40.000Z`); anything else, `""` included, as sent."""
+    if not isinstance(value, str) or value == "":
+        return value
+    try:
+        return format_date(parse_date(value))
+    except ValueError:
+        return value
+
+
+def _echo_dates(body: dict[str, Any], names: Iterable[str]) -> None:
+    for name in names:
+        if name in body:
+            body[name] = _echoed_date(body[name])
+
+
 def echo_order(payload: dict[str, Any], stored: StoredOrder, *, state: str) -> dict[str, Any]:
     """POST and PATCH answer with the request echoed, plus what OrderHub decided
-    (docs/contract.md#shapes)."""
+    (docs/contract.md#shapes); dates written as every date goes out."""
     echoed = copy.deepcopy(payload)
+    _echo_dates(echoed, _ORDER_DATES)
+    for note in echoed.get("note") or []:
+        if isinstance(note, dict):
+            _echo_dates(note, ("date",))
     items_by_id = {item["external_id"]: item for item in stored.items}
     for item in echoed.get("serviceOrderItem") or []:
+        _echo_dates(item, ("committedDueDate",))
         stored_item = items_by_id.get(str(item.get("id", "")).strip())
         if stored_item is None:
             continue
@@ -210,6 +232,7 @@ def cancellation_body(payload: dict[str, Any], order_id: str) -> dict[str, Any]:
     for key in ("cancellationReason", "requestedCancellationDate", "@type"):
         if key in payload:
             body[key] = payload[key]
+    _echo_dates(body, ("requestedCancellationDate",))
     body["serviceOrder"] = {"id": order_id, "@referredType": "ServiceOrder"}
     body["state"] = "done"
     return body
