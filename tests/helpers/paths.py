@@ -15,3 +15,6 @@ ALERT_RULES_TESTS = REPO_ROOT / "deploy" / "alerts_test.yaml"
 SEED_EXAMPLES = TESTS / "seed_examples"
 SCHEMA_BEFORE_MIGRATIONS = TESTS / "fixtures" / "schema_before_migrations.sql"
 DEPLOY = REPO_ROOT / "deploy"
+# TM Forum's TMF641 v4.1.0 swagger (Apache 2.0, its LICENSE beside it): the standard flavour's
+# answers are validated against its definitions.
+TMF641_SWAGGER = TESTS / "fixtures" / "tmf641" / "TMF641-ServiceOrdering-v4.1.0.swagger.json"
