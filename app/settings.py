@@ -73,6 +73,17 @@ def _url(*schemes: str) -> Callable[[str], str]:
     return parse
 
 
+def _public_url(raw: str) -> str:
+    """The URL clients reach the API by, with no trailing `/`: hrefs are this plus a path."""
+    url = _url("http", "https")(raw.strip())
+    parts = urlsplit(url)
+    if url and not parts.netloc:
+        raise ValueError("must name a host, as in https://orders.example.com")
+    if parts.query or parts.fragment:
+        raise ValueError("must have no query or fragment")
+    return url.rstrip("/")
+
+
 LOG_FORMATS = ("auto", "json", "console")
 
 
@@ -257,6 +268,14 @@ SETTINGS: tuple[Setting, ...] = (
         "The API runs behind a reverse proxy that appends the client's address to "
         "X-Forwarded-For: its last entry is then the client address sign-ins are throttled "
         "and logged by (else the connection's peer address).",
+    ),
+    Setting(
+        "ORDERHUB_PUBLIC_URL",
+        "",
+        _public_url,
+        "Scheme, host and any path prefix clients reach the API by: the standard flavour's "
+        "`href`s are this plus the resource's path. Empty: the request's own scheme and host "
+        "(X-Forwarded-Proto and X-Forwarded-Host when ORDERHUB_TRUSTED_PROXY is on).",
     ),
     Setting(
         "ORDERHUB_SIGNIN_FAILURES",
@@ -444,6 +463,7 @@ class Settings:
     orderhub_body_timeout_seconds: float
     orderhub_keepalive_timeout_seconds: float
     orderhub_trusted_proxy: bool
+    orderhub_public_url: str
     orderhub_signin_failures: int
     orderhub_signin_window_seconds: float
     orderhub_signin_max_delay_seconds: float
