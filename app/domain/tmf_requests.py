@@ -14,6 +14,7 @@ from app.domain.errors import ApiError, ErrorKind
 from app.domain.servicenow_rendering import render_order
 from app.domain.stored_order import StoredOrder
 from app.domain.tmf_rendering import ACTIONS_IN
+from app.domain.tmf_states import order_state
 
 # ServiceOrder_Update (v4.1.0) lists these as skipped: a PATCH naming one is refused.
 READ_ONLY = (
@@ -287,7 +288,8 @@ def revision_request(stored: StoredOrder, patch: dict[str, Any]) -> dict[str, An
                 ErrorKind.INVALID_FIELD, f"Invalid payload: {name} can't be updated.", f"/{name}"
             )
     state = patch.get("state")
-    if state is not None and state != stored.order["state"]:
+    shown = order_state(stored.order["state"], (i["state"] for i in stored.items))
+    if state is not None and state != shown:
         raise ApiError(
             ErrorKind.INVALID_FIELD,
             "Invalid payload: state can't be updated; cancel an order with cancelServiceOrder.",

@@ -22,8 +22,6 @@ from app.domain.stored_order import StoredOrder
 from app.domain.tmf_rendering import (
     CANCELLATION_PATH,
     ORDER_PATH,
-    cancellation_href,
-    order_href,
     render_cancellation,
     render_tmf_order,
 )
@@ -31,6 +29,7 @@ from app.domain.tmf_requests import order_request, revision_request
 from app.http import keys
 from app.http.auth import requires
 from app.http.middlewares import ok_json, read_json_object
+from app.http.peer import public_base_url
 from app.http.schemas.listing import field_names, next_page, page_response, project
 from app.http.schemas.tmf_query import load_filters, load_paging
 from app.services.jobs import enqueue_sends
@@ -48,16 +47,17 @@ def _fields(request: web.Request) -> set[str] | None:
     return field_names(load_paging(request.query)["field_list"])
 
 
-async def _render(conn: Connection, page: list[StoredOrder]) -> list[dict[str, Any]]:
+async def _render(conn: Connection, page: list[StoredOrder], base_url: str) -> list[dict[str, Any]]:
     """Orders in the standard shape; cancelled ones with their cancellation (one query)."""
     cancelled = [o.order["sys_id"] for o in page if o.order["state"] == "cancelled"]
     found = await cancellations.for_orders(conn, cancelled)
-    return [render_tmf_order(o, found.get(o.order["sys_id"])) for o in page]
+    return [render_tmf_order(o, base_url, found.get(o.order["sys_id"])) for o in page]
 
 
-def _created(body: dict[str, Any], location: str) -> web.Response:
+def _created(body: dict[str, Any]) -> web.Response:
+    """`Location` is the body's own href, so a replayed answer names the same URI."""
     response = ok_json(body, status=201)
-    response.headers["Location"] = location
+    response.headers["Location"] = body["href"]
     return response
 
 
@@ -73,10 +73,11 @@ async def create(request: web.Request) -> web.Response:
     claims = claims_for(
         payload, user=user, idempotency_key=request.headers.get("Idempotency-Key"), scope="tmf"
     )
+    base_url = public_base_url(request)
     async with keys.pool(request).acquire() as conn:
 
         async def answer(stored: StoredOrder) -> tuple[int, dict[str, Any]]:
-            return 201, (await _render(conn, [stored]))[0]
+            return 201, (await _render(conn, [stored], base_url))[0]
 
         status, body = await create_order_once(
             conn,
@@ -90,19 +91,20 @@ async def create(request: web.Request) -> web.Response:
         )
         if settings.outbound_auto and status == 201:
             await enqueue_sends(request.app[keys.REDIS], await auto_initiate(conn, [body["id"]]))
-    return _created(body, order_href(body["id"]))
+    return _created(body)
 
 
 @requires([INTEGRATOR])
 async def list_orders(request: web.Request) -> web.Response:
     paging = load_paging(request.query, cursor=True)
-    filters = load_filters(request.query, order_search.ORDER_ATTRIBUTES, cursor=True)
+    attributes = order_search.TMF_ORDER_ATTRIBUTES
+    filters = load_filters(request.query, attributes, cursor=True)
     limit, offset, after = paging["limit"], paging["offset"], paging["after"]
     async with keys.pool(request).acquire() as conn:
         total, page = await order_search.search(
-            conn, filters, limit=limit, offset=offset, after=after
+            conn, filters, limit=limit, offset=offset, after=after, attributes=attributes
         )
-        rendered = await _render(conn, page)
+        rendered = await _render(conn, page, public_base_url(request))
     wanted = field_names(paging["field_list"])
     body = [project(o, wanted) for o in rendered]
     return page_response(body, total, None if after else offset, next_page(request, page, limit))
@@ -116,7 +118,7 @@ async def get_order(request: web.Request) -> web.Response:
         stored = await orders.get(conn, order_id)
         if stored is None:
             raise _not_found("service order", order_id)
-        (body,) = await _render(conn, [stored])
+        (body,) = await _render(conn, [stored], public_base_url(request))
     return ok_json(project(body, wanted))
 
 
@@ -140,7 +142,7 @@ async def patch_order(request: web.Request) -> web.Response:
             )
         if revised is None:
             raise _not_found("service order", order_id)
-        (body,) = await _render(conn, [revised])
+        (body,) = await _render(conn, [revised], public_base_url(request))
     return ok_json(body)
 
 
@@ -163,7 +165,7 @@ async def create_cancellation(request: web.Request) -> web.Response:
         stored = await cancel_order(conn, payload, user=request[keys.USER].name)
         found = await cancellations.for_orders(conn, [stored.order["sys_id"]])
     row = found[stored.order["sys_id"]]
-    return _created(render_cancellation(row), cancellation_href(row["sys_id"]))
+    return _created(render_cancellation(row, public_base_url(request)))
 
 
 @requires([INTEGRATOR])
@@ -174,7 +176,9 @@ async def list_cancellations(request: web.Request) -> web.Response:
     async with keys.pool(request).acquire() as conn:
         total, rows = await cancellations.search(conn, filters, limit=limit, offset=offset)
     wanted = field_names(paging["field_list"])
-    return page_response([project(render_cancellation(r), wanted) for r in rows], total, offset)
+    base_url = public_base_url(request)
+    body = [project(render_cancellation(r, base_url), wanted) for r in rows]
+    return page_response(body, total, offset)
 
 
 @requires([INTEGRATOR])
@@ -185,7 +189,7 @@ async def get_cancellation(request: web.Request) -> web.Response:
         row = await cancellations.get(conn, cancellation_id)
     if row is None:
         raise _not_found("cancelServiceOrder", cancellation_id)
-    return ok_json(project(render_cancellation(row), wanted))
+    return ok_json(project(render_cancellation(row, public_base_url(request)), wanted))
 
 
 def setup(app: web.Application) -> None:

@@ -12,17 +12,19 @@ it is the kept count per state, exact; with other filters it is counted exactly 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.domain import jsontext
 from app.domain.dates import millisecond_range
 from app.domain.stored_order import StoredOrder
+from app.domain.tmf_states import StateSelection, order_selection
 from app.store import order_counts, orders
 from app.store.db import Connection
 
-KINDS = ("text", "date", "bool")
+# `tmf_state`: an order's state as TMF641 v4.1.0 names it (app/domain/tmf_states.py).
+KINDS = ("text", "date", "bool", "tmf_state")
 OPERATORS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
@@ -57,7 +59,12 @@ ORDER_ATTRIBUTES: Mapping[str, Attribute] = {
     "committedDueDate": Attribute("committed_due_date", "date"),
     "completionDate": Attribute("completion_date", "date"),
 }
-_TYPES = {"text": "text", "date": "timestamptz", "bool": "boolean"}
+# The standard flavour's: the state by its v4.1.0 names.
+TMF_ORDER_ATTRIBUTES: Mapping[str, Attribute] = {
+    **ORDER_ATTRIBUTES,
+    "state": Attribute("state", "tmf_state"),
+}
+_TYPES = {"text": "text", "date": "timestamptz", "bool": "boolean", "tmf_state": "text"}
 _ARRAY_TYPES = {kind: f"{sql_type}[]" for kind, sql_type in _TYPES.items()}
 EXACT_TOTAL_UP_TO = 10_000
 
@@ -81,6 +88,8 @@ def where_clause(
         column = attribute.column
         if attribute.kind == "date":
             conditions.append(_date_condition(column, f))
+        elif attribute.kind == "tmf_state":
+            conditions.append(_state_condition(column, order_selection(f.values), param))
         elif len(f.values) == 1:
             conditions.append(f"{column} = {param(f.values[0], _TYPES[attribute.kind])}")
         else:
@@ -88,6 +97,32 @@ def where_clause(
                 f"{column} = ANY({param(list(f.values), _ARRAY_TYPES[attribute.kind])})"
             )
     return ("WHERE " + " AND ".join(conditions) if conditions else ""), params
+
+
+# Of an order in `error`: `partial` with such an item, `failed` without.
+_COMPLETED_ITEM = (
+    "EXISTS (SELECT 1 FROM order_line_item AS i"
+    " WHERE i.order_id = service_order.sys_id AND i.state = 'completed')"
+)
+
+
+def _state_condition(
+    column: str, selection: StateSelection, param: Callable[[Any, str], str]
+) -> str:
+    """The states alone compare as any other text (one with `=`, so the state index gives
+    the list's order); `failed` or `partial` alone look at the items of orders in error."""
+    states = sorted(selection.states)
+    alternatives = []
+    if len(states) == 1:
+        alternatives.append(f"{column} = {param(states[0], 'text')}")
+    elif states:
+        alternatives.append(f"{column} = ANY({param(states, 'text[]')})")
+    if selection.error_with_completed is not None:
+        negation = "" if selection.error_with_completed else "NOT "
+        alternatives.append(f"({column} = 'error' AND {negation}{_COMPLETED_ITEM})")
+    if not alternatives:
+        return "FALSE"
+    return alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
 
 
 def _date_condition(column: str, f: Filter) -> str:
@@ -121,11 +156,13 @@ async def search(
     limit: int,
     offset: int,
     after: tuple[dt.datetime, str] | None = None,
+    attributes: Mapping[str, Attribute] = ORDER_ATTRIBUTES,
 ) -> tuple[int, list[StoredOrder]]:
     """(total matching, the page of orders), newest first, ties broken by id; with `after`,
-    the page starts after that (order date, id) in the same order, from the index."""
-    where, params = where_clause(filters, ORDER_ATTRIBUTES)
-    total = await _total(conn, filters, where, params)
+    the page starts after that (order date, id) in the same order, from the index.
+    `attributes`: TMF_ORDER_ATTRIBUTES for filters on the standard flavour's state names."""
+    where, params = where_clause(filters, attributes)
+    total = await _total(conn, filters, where, params, attributes)
     if after is not None:
         params = [*params, *after]
         keyset = f"(order_date, sys_id) < (${len(params) - 1}, ${len(params)})"
@@ -141,22 +178,36 @@ async def search(
     return total, await orders.load(conn, [row["sys_id"] for row in rows])
 
 
-def only_states(filters: Sequence[Filter]) -> set[str] | None:
+def only_states(
+    filters: Sequence[Filter], attributes: Mapping[str, Attribute] = ORDER_ATTRIBUTES
+) -> set[str] | None:
     """The states a list of `state` filters admits (they are ANDed), or None when another
-    attribute is filtered on too."""
+    attribute is filtered on too, or when the items decide (`failed` or `partial` alone)."""
     admitted: set[str] | None = None
     for f in filters:
         if f.attribute != "state" or f.operator != "eq":
             return None
-        values = {str(v) for v in f.values}
+        if attributes["state"].kind == "tmf_state":
+            selection = order_selection(f.values)
+            if selection.error_with_completed is not None:
+                return None
+            values = set(selection.states)
+        else:
+            values = {str(v) for v in f.values}
         admitted = values if admitted is None else admitted & values
     return admitted
 
 
-async def _total(conn: Connection, filters: Sequence[Filter], where: str, params: list[Any]) -> int:
+async def _total(
+    conn: Connection,
+    filters: Sequence[Filter],
+    where: str,
+    params: list[Any],
+    attributes: Mapping[str, Attribute],
+) -> int:
     if not filters:
         return await order_counts.total(conn)
-    states = only_states(filters)
+    states = only_states(filters, attributes)
     if states is not None:
         return await order_counts.total(conn, states)
     counted: int = await conn.fetchval(

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
 from app.store import orders as orders_store
 from tests.helpers.auth import auth
@@ -79,6 +80,16 @@ def without(item: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in keys}
 
 
+def absolute(client: TestClient, path: str) -> str:
+    """The href of `path` when no ORDERHUB_PUBLIC_URL is set: this client's scheme and host."""
+    return str(client.make_url(path))
+
+
+def path_of(href: str) -> str:
+    """An absolute href as the test client takes it."""
+    return URL(href).path_qs
+
+
 # --- serviceOrder: create and read ------------------------------------------------------------
 
 
@@ -86,10 +97,10 @@ async def test_post_answers_201_with_the_v4_shape(demo_client: TestClient) -> No
     resp = await demo_client.post(ORDERS, json=tmf_add_order(), headers=USER)
     body = await ok(resp, 201)
     order_id = body["id"]
-    assert body["href"] == f"{ORDERS}/{order_id}"
+    assert body["href"] == absolute(demo_client, f"{ORDERS}/{order_id}")
     assert resp.headers["Location"] == body["href"]
     assert body["@type"] == "ServiceOrder"
-    assert body["state"] == "new"
+    assert body["state"] == "acknowledged"
     assert body["ponr"] is False
     assert body["orderDate"].endswith("Z") and len(body["orderDate"]) == 24
     assert body["requestedStartDate"] == "2018-01-15T09:37:40.508Z"
@@ -99,7 +110,7 @@ async def test_post_answers_201_with_the_v4_shape(demo_client: TestClient) -> No
         "Consumer",
     }
     item = body["serviceOrderItem"][0]
-    assert item["ponr"] is False and item["state"] == "new" and item["action"] == "add"
+    assert item["ponr"] is False and item["state"] == "acknowledged" and item["action"] == "add"
     assert item["@type"] == "ServiceOrderItem"
     assert "place" not in item
     assert item["service"]["place"] == [{"id": HQ, "role": "serviceSite", "@referredType": "Place"}]
@@ -117,7 +128,8 @@ async def test_order_created_on_one_flavour_reads_on_the_other(demo_client: Test
     sn = await ok(await demo_client.post(SN_ORDERS, json=sn_add_order(), headers=USER), 201)
     tmf = await ok(await demo_client.get(f"{ORDERS}/{sn['id']}", headers=USER))
     assert tmf["id"] == sn["id"] and tmf["externalId"] == sn["externalId"]
-    assert tmf["href"] == f"{ORDERS}/{sn['id']}" and tmf["ponr"] is False
+    assert tmf["href"] == absolute(demo_client, f"{ORDERS}/{sn['id']}") and tmf["ponr"] is False
+    assert (sn["state"], tmf["state"]) == ("new", "acknowledged")
 
     created = await create(demo_client)
     on_sn = await ok(await demo_client.get(f"{SN_ORDERS}/{created['id']}", headers=USER))
@@ -225,7 +237,8 @@ async def test_get_unknown_id_is_404_and_fields_project(demo_client: TestClient)
     got = await ok(
         await demo_client.get(f"{ORDERS}/{ORDER_NEW}?fields=state,externalId", headers=USER)
     )
-    assert got == {"id": ORDER_NEW, "href": f"{ORDERS}/{ORDER_NEW}", "state": "new"}
+    href = absolute(demo_client, f"{ORDERS}/{ORDER_NEW}")
+    assert got == {"id": ORDER_NEW, "href": href, "state": "acknowledged"}
 
 
 async def test_credentials_roles_and_accept(demo_client: TestClient) -> None:
@@ -257,7 +270,8 @@ async def test_list_paging_counts_and_statuses(demo_client: TestClient) -> None:
     body, resp = await _list(demo_client, f"category={category}")
     assert [o["id"] for o in body] == newest_first
     assert resp.headers["X-Total-Count"] == "3" and resp.headers["X-Result-Count"] == "3"
-    assert body[0]["ponr"] is False and body[0]["href"] == f"{ORDERS}/{body[0]['id']}"
+    assert body[0]["ponr"] is False
+    assert body[0]["href"] == absolute(demo_client, f"{ORDERS}/{body[0]['id']}")
 
     body, resp = await _list(demo_client, f"category={category}&limit=2", 206)
     assert [o["id"] for o in body] == newest_first[:2]
@@ -302,15 +316,15 @@ async def test_list_filters_quoted_and_unquoted(demo_client: TestClient) -> None
         f"category={category}",
         f'category="{category}"',
         f"category='{category}'",
-        f"category={category}&state=new,revision_received",
+        f"category={category}&state=acknowledged,inProgress",
         f"category={category}&externalId={first['externalId']},{second['externalId']}",
     ):
         body, _ = await _list(demo_client, query)
         assert {o["id"] for o in body} == ids, query
 
     for query, expected in (
-        (f"category={category}&state=new", {first["id"]}),
-        (f'category={category}&state="revision_received"', {second["id"]}),
+        (f"category={category}&state=acknowledged", {first["id"]}),
+        (f'category={category}&state="inProgress"', {second["id"]}),
         (f"category={category}&priority=7", {second["id"]}),
         (f'id="{first["id"]}"', {first["id"]}),
         (f"externalId={second['externalId']}", {second["id"]}),
@@ -343,7 +357,10 @@ async def test_list_fields_projection(demo_client: TestClient) -> None:
         "offset=-1",
         "offset=x",
         "unknownAttribute=1",
-        "state.gt=new",
+        "state.gt=acknowledged",
+        "state=new",
+        "state=in_progress",
+        "state=acknowledged,revision_received",
         "orderDate=yesterday",
         "orderDate.gte=a,b",
         "ponr=maybe",
@@ -383,7 +400,7 @@ async def test_patch_changes_only_what_it_names(demo_client: TestClient) -> None
         headers={**USER, "Content-Type": "application/merge-patch+json"},
     )
     patched = await ok(resp)
-    assert patched["state"] == "revision_received"
+    assert patched["state"] == "inProgress"
     assert patched["version"] == "2"
     assert patched["description"] == "Revised" and patched["priority"] == "2"
     for key in ("externalId", "requestedStartDate", "requestedCompletionDate", "relatedParty"):
@@ -436,8 +453,18 @@ async def test_patch_merges_items_and_characteristics(demo_client: TestClient) -
         first["service"]["serviceRelationship"]
         == (created["serviceOrderItem"][0]["service"]["serviceRelationship"])
     )
-    assert added["id"] == "200" and added["state"] == "new"
-    assert first["state"] == "revision_received"
+    assert added["id"] == "200" and added["state"] == "acknowledged"
+    assert first["state"] == "inProgress"
+
+
+async def test_patch_may_name_the_state_it_shows(demo_client: TestClient) -> None:
+    """A client sending back what it read: the state as this flavour shows it."""
+    created = await create(demo_client)
+    patch = {"state": created["state"], "priority": "3"}
+    patched = await ok(
+        await demo_client.patch(f"{ORDERS}/{created['id']}", json=patch, headers=USER)
+    )
+    assert (created["state"], patched["state"]) == ("acknowledged", "inProgress")
 
 
 async def test_patch_refusals(demo_client: TestClient, demo_database_url: str) -> None:
@@ -453,6 +480,8 @@ async def test_patch_refusals(demo_client: TestClient, demo_database_url: str) -
     )
     assert detail["datapath"] == "/orderDate"
     await error(await demo_client.patch(path, json={"state": "completed"}, headers=USER), 400, "24")
+    # The current state is the one this flavour shows, not OrderHub's own name for it.
+    await error(await demo_client.patch(path, json={"state": "new"}, headers=USER), 400, "24")
     await error(
         await demo_client.patch(f"{ORDERS}/{UNKNOWN_ID}", json={"priority": "1"}, headers=USER),
         404,
@@ -545,7 +574,8 @@ async def test_cancel_service_order_resource(
     )
     assert [r["sys_id"] for r in stored] == [body["id"]]
     assert body["id"] != created["id"]
-    assert body["href"] == f"{CANCELS}/{body['id']}" == resp.headers["Location"]
+    assert body["href"] == absolute(demo_client, f"{CANCELS}/{body['id']}")
+    assert resp.headers["Location"] == body["href"]
     assert body["state"] == "done" and body["@type"] == "CancelServiceOrder"
     assert body["cancellationReason"] == "Duplicate order"
     assert body["requestedCancellationDate"] == "2023-01-24T11:56:21.931Z"
@@ -555,8 +585,8 @@ async def test_cancel_service_order_resource(
         "href": created["href"],
         "@referredType": "ServiceOrder",
     }
-    assert await ok(await demo_client.get(body["href"], headers=USER)) == body
-    order = await ok(await demo_client.get(created["href"], headers=USER))
+    assert await ok(await demo_client.get(path_of(body["href"]), headers=USER)) == body
+    order = await ok(await demo_client.get(path_of(created["href"]), headers=USER))
     assert order["state"] == "cancelled"
     assert order["cancellationReason"] == "Duplicate order"
     assert order["cancellationDate"] == body["effectiveCancellationDate"]
@@ -628,7 +658,9 @@ async def test_cancel_list_and_get(demo_client: TestClient) -> None:
     await error(await demo_client.get(f"{CANCELS}?limit=x", headers=USER), 400, "28")
     await error(await demo_client.get(f"{CANCELS}?bogus=1", headers=USER), 400, "28")
     await error(await demo_client.get(f"{CANCELS}/{UNKNOWN_ID}", headers=USER), 404, "60")
-    got = await ok(await demo_client.get(f"{mine['href']}?fields=cancellationReason", headers=USER))
+    got = await ok(
+        await demo_client.get(f"{path_of(mine['href'])}?fields=cancellationReason", headers=USER)
+    )
     assert got == {"id": mine["id"], "href": mine["href"], "cancellationReason": reason}
 
 

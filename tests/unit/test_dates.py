@@ -50,7 +50,7 @@ def test_both_flavours_write_early_years_with_four_digits() -> None:
     stored = stored_order(
         order_date=EARLY, requested_start_date=EARLY, completion_date=datetime(5, 1, 1, tzinfo=UTC)
     )
-    for body in (render_order(stored), render_tmf_order(stored)):
+    for body in (render_order(stored), render_tmf_order(stored, "http://h")):
         dates = _dates(body)
         assert "0310-01-02T01:57:45.000Z" in dates and "0005-01-01T00:00:00.000Z" in dates
         assert all(RFC3339_MS.match(d) for d in dates), dates

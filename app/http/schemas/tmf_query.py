@@ -1,8 +1,9 @@
 """TMF630 query strings of the standard flavour's lists: paging, projection and filters.
 
 Filters are equality on a top-level attribute, `name=value`; the value may be quoted
-(`state="new"` or `state='new'`), and a comma outside quotes gives alternatives
-(`state=new,completed`). Date attributes also take `name.gt`, `.gte`, `.lt` and `.lte`.
+(`state="acknowledged"` or `state='acknowledged'`), and a comma outside quotes gives
+alternatives (`state=acknowledged,completed`); `state` takes the v4.1.0 names
+(docs/states.md). Date attributes also take `name.gt`, `.gte`, `.lt` and `.lte`.
 A parameter that is neither paging, `fields` nor a filterable attribute is refused (400, 28),
 so a mistyped filter never quietly answers with everything.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from app.domain.dates import parse_date
 from app.domain.errors import ApiError, ErrorKind
+from app.domain.tmf_states import ORDER_STATES
 from app.http.schemas.listing import ServiceOrderListQuery, load_query
 from app.store.order_search import OPERATORS, Attribute, Filter
 
@@ -54,6 +56,8 @@ def _typed(name: str, kind: str, value: str) -> Any:
             return parse_date(value)
         except ValueError:
             raise _bad(name, f"{value!r} is not an ISO 8601 date.") from None
+    if kind == "tmf_state" and value not in ORDER_STATES:
+        raise _bad(name, f"{value!r} is not one of {', '.join(ORDER_STATES)}.")
     if kind == "bool":
         lowered = value.lower()
         if lowered not in ("true", "false"):
