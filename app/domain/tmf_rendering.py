@@ -8,7 +8,8 @@ the same data; only the shapes the v4.1.0 swagger defines differently are change
 - States have their v4.1.0 names (app/domain/tmf_states.py, docs/states.md).
 - An item's `action` uses the v4.1.0 enumeration where it has one (`change` is `modify`,
   `no-change` is `noChange`); OrderHub's `suspend` and `resume` stay as they are.
-- An item's relationships are `serviceOrderItemRelationship` entries naming an `orderItem`.
+- An item's relationships are `serviceOrderItemRelationship` entries naming an `orderItem`,
+  by `itemId` and by `id` too, which v4.1.0's ServiceOrderItemRef requires.
 - An item's place is `service.place`, a list of `RelatedPlaceRefOrValue`.
 - A cancelled order carries `cancellationDate` and `cancellationReason`.
 
@@ -47,6 +48,7 @@ def _item_relationship(rel: dict[str, Any], order_id: str, base_url: str) -> dic
     return {
         "relationshipType": rel["relationshipType"],
         "orderItem": {
+            "id": rel["id"],
             "itemId": rel["id"],
             "serviceOrderId": order_id,
             "serviceOrderHref": order_href(base_url, order_id),

@@ -54,6 +54,14 @@ def _iso(value: Any) -> str | None:
     return None if value is None else str(value.isoformat())
 
 
+def _related_item_id(ref: Any) -> Any:
+    """`itemId` of a ServiceOrderItemRef, else its `id`: v4.1.0 requires `id` there, though it
+    declares only `itemId`, so a client generated from it may send either."""
+    if not isinstance(ref, dict):
+        return None
+    return ref.get("itemId", ref.get("id"))
+
+
 def item_request(item: dict[str, Any]) -> dict[str, Any]:
     """A v4.1.0 ServiceOrderItem as the Open API item (the Open API's own fields pass as sent)."""
     out = dict(item)
@@ -66,9 +74,7 @@ def item_request(item: dict[str, Any]) -> dict[str, Any]:
         out["orderRelationship"] = [
             _drop_none(
                 {
-                    "id": (rel.get("orderItem") or {}).get("itemId")
-                    if isinstance(rel.get("orderItem"), dict)
-                    else None,
+                    "id": _related_item_id(rel.get("orderItem")),
                     "relationshipType": rel.get("relationshipType"),
                 }
             )

@@ -180,8 +180,9 @@ async def test_post_reads_v4_actions_and_item_relationships(
         ),
         simple_item(
             "2",
+            # By `id`, which v4.1.0's ServiceOrderItemRef requires, rather than `itemId`.
             serviceOrderItemRelationship=[
-                {"relationshipType": "HasParent", "orderItem": {"itemId": "1"}}
+                {"relationshipType": "HasParent", "orderItem": {"id": "1"}}
             ],
         ),
         {"id": "3", "action": "modify", "service": {"id": INV_ACTIVE}},
@@ -192,6 +193,7 @@ async def test_post_reads_v4_actions_and_item_relationships(
         {
             "relationshipType": "HasChild",
             "orderItem": {
+                "id": "2",
                 "itemId": "2",
                 "serviceOrderId": created["id"],
                 "serviceOrderHref": created["href"],

@@ -18,6 +18,7 @@ from tests.helpers.in_process import app_client
 from tests.helpers.payloads import TMF_CANCELS as CANCELS
 from tests.helpers.payloads import TMF_ORDERS as ORDERS
 from tests.helpers.payloads import tmf_add_order
+from tests.helpers.tmf_schema import assert_matches_definition
 
 USER = auth("integrator")
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}
@@ -31,11 +32,13 @@ async def hrefs(client: TestClient, headers: dict[str, str] | None = None) -> di
     created = await client.post(ORDERS, json=body, headers=headers)
     order = await created.json()
     assert created.status == 201, order
+    assert_matches_definition(order, "ServiceOrder")
     got = await (await client.get(f"{ORDERS}/{order['id']}", headers=headers)).json()
     cancel = {"serviceOrder": {"id": order["id"]}}
     cancelled = await client.post(CANCELS, json=cancel, headers=headers)
     cancellation = await cancelled.json()
     assert cancelled.status == 201, cancellation
+    assert_matches_definition(cancellation, "CancelServiceOrder")
     return {
         "order": order["href"],
         "order Location": created.headers["Location"],
