@@ -69,6 +69,16 @@ OUTBOUND_SENDS = Counter(
     "(sent, retry, given_up, dropped).",
     ["system", "outcome"],
 )
+EVENT_DELIVERIES = Counter(
+    "orderhub_event_deliveries",
+    "Event POSTs to hub subscribers, by outcome (delivered, retry, dead, parked).",
+    ["outcome"],
+)
+EVENT_DELIVERY_LATENCY = Histogram(
+    "orderhub_event_delivery_latency_seconds",
+    "From the commit of the change that raised an event to its subscriber's 2xx, per delivery.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+)
 CALLBACKS = Counter(
     "orderhub_callbacks",
     "outboundresponse callbacks from SOM/TOM, by outcome (accepted, refused, failed).",

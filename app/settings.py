@@ -380,6 +380,48 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
         "How long an open breaker parks sends before trying the system again.",
     ),
+    Setting(
+        "ORDERHUB_HUB_ALLOW_PRIVATE_CALLBACKS",
+        "false",
+        _bool,
+        "Let hub subscriptions name callbacks on loopback, link-local or private addresses "
+        "(tests and `orderhub dev` set it; leave it off where subscribers are outside).",
+    ),
+    Setting(
+        "ORDERHUB_EVENT_GIVE_UP_SECONDS",
+        "86400",
+        _positive_float,
+        "How long after its first attempt an event delivery that failed (no answer, timeout, "
+        "408, 429, 5xx) is retried before it is parked as dead; a subscriber failing for this "
+        "whole time is suspended. 24 hours by default.",
+    ),
+    Setting(
+        "ORDERHUB_EVENT_BACKOFF_CAP_SECONDS",
+        "300",
+        _positive_float,
+        "Longest wait between two attempts of an event delivery; the wait doubles from half a "
+        "second up to it, with jitter.",
+    ),
+    Setting(
+        "ORDERHUB_EVENT_TIMEOUT_SECONDS",
+        "5",
+        _positive_float,
+        "How long one event POST to a subscriber may take.",
+    ),
+    Setting(
+        "ORDERHUB_EVENT_SUBSCRIBER_CONCURRENCY",
+        "8",
+        _positive_int,
+        "Event POSTs one worker process has in flight to one subscriber at most; its other "
+        "deliveries wait their turn, so a slow subscriber holds few of the worker's jobs.",
+    ),
+    Setting(
+        "ORDERHUB_EVENT_JEOPARDY_AFTER_SECONDS",
+        "600",
+        _positive_float,
+        "A send to SOM/TOM still failing this long after its first attempt raises a "
+        "ServiceOrderJeopardyEvent (once per send; a send given up raises one too).",
+    ),
     Setting("STUB_USER", "stub", str, "User the stub expects in orders' HTTP Basic auth."),
     Setting("STUB_PASSWORD", "stub", str, "Password the stub expects in orders' HTTP Basic auth."),
     Setting(
@@ -494,6 +536,12 @@ class Settings:
     orderhub_outbound_timeout_seconds: float
     orderhub_breaker_threshold: int
     orderhub_breaker_cooldown_seconds: float
+    orderhub_hub_allow_private_callbacks: bool
+    orderhub_event_give_up_seconds: float
+    orderhub_event_backoff_cap_seconds: float
+    orderhub_event_timeout_seconds: float
+    orderhub_event_subscriber_concurrency: int
+    orderhub_event_jeopardy_after_seconds: float
 
     @property
     def data_dir(self) -> Path:

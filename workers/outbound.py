@@ -131,7 +131,14 @@ async def _send(ctx: dict[str, Any], request_id: str) -> str:
         backoff = retry_in(retry_policy(settings), attempts, since_first)
         if backoff is not None:
             async with ctx["pool"].acquire() as conn:
-                await outbound_service.send_failed(conn, send, attempts, reason, backoff)
+                await outbound_service.send_failed(
+                    conn,
+                    send,
+                    attempts,
+                    reason,
+                    backoff,
+                    in_jeopardy=since_first >= settings.orderhub_event_jeopardy_after_seconds,
+                )
             log.info("outbound_retry", attempt=attempts, retry_in=round(backoff, 2), **fields)
             _count(send.target, "retry")
             raise Retry(defer=backoff)

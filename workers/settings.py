@@ -14,9 +14,18 @@ from arq.worker import Worker
 
 from app import logs
 from app.redis_address import is_sentinel, parse_sentinel
-from app.services.jobs import PROCESS_INBOUND, SEND_OUTBOUND, deserialize, serialize
+from app.services import events
+from app.services.jobs import (
+    DELIVER_EVENTS,
+    PROCESS_INBOUND,
+    SEND_OUTBOUND,
+    deserialize,
+    serialize,
+)
 from app.settings import Settings
 from app.store import db
+from workers import hub_http
+from workers.events import DELIVER_MAX_TRIES, deliver_events, keep_dispatching
 from workers.heartbeat import farewell, heartbeat
 from workers.inbound import keep_sweeping, process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
@@ -57,6 +66,7 @@ def create_worker(
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
+        events.configure(settings)
         ctx["queue_name"] = settings.orderhub_queue_name
         ctx["pool"] = await db.create_pool(
             settings.database_url,
@@ -64,6 +74,9 @@ def create_worker(
             connect_timeout=settings.orderhub_db_timeout,
         )
         ctx["http"] = aiohttp.ClientSession()
+        ctx["hub_http"] = hub_http.session(
+            allow_private=settings.orderhub_hub_allow_private_callbacks
+        )
         if settings.orderhub_worker_metrics_port:
             endpoint = MetricsEndpoint(
                 settings.orderhub_worker_metrics_host,
@@ -80,17 +93,22 @@ def create_worker(
             await skipped_while_unavailable(sweep_inbound)(ctx)
         else:
             ctx["inbound_sweeper"] = asyncio.create_task(keep_sweeping(ctx))
+            # Not in a burst worker: one delivery retried later would keep it from stopping;
+            # the long-running workers deliver what it raised.
+            ctx["event_dispatcher"] = asyncio.create_task(keep_dispatching(ctx))
         log.info("worker_started", queue=settings.orderhub_queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        if "inbound_sweeper" in ctx:
-            ctx["inbound_sweeper"].cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ctx["inbound_sweeper"]
+        for task in ("inbound_sweeper", "event_dispatcher"):
+            if task in ctx:
+                ctx[task].cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ctx[task]
         if "pool" in ctx:
             await ctx["pool"].close()
-        if "http" in ctx:
-            await ctx["http"].close()
+        for session in ("http", "hub_http"):
+            if session in ctx:
+                await ctx[session].close()
         if "metrics_endpoint" in ctx:
             await ctx["metrics_endpoint"].stop()
         await farewell(ctx)
@@ -115,6 +133,13 @@ def create_worker(
                 name=SEND_OUTBOUND,
                 max_tries=SEND_MAX_TRIES,
                 timeout=settings.orderhub_outbound_timeout_seconds + 10,
+            ),
+            func(
+                counted(deliver_events, DELIVER_EVENTS),
+                name=DELIVER_EVENTS,
+                max_tries=DELIVER_MAX_TRIES,
+                # The lane's budget, then one more POST and its bookkeeping.
+                timeout=settings.orderhub_event_timeout_seconds + 20,
             ),
         ],
         cron_jobs=[

@@ -59,6 +59,8 @@ def run_dev(settings: Settings) -> int:
             stub = f"http://{settings.stub_host}:{settings.stub_port}"
             env.setdefault("SOM_URL", f"{stub}/som/serviceOrder")
             env.setdefault("TOM_URL", f"{stub}/tom/serviceOrder")
+            # The stub's listener (and any on this machine) may subscribe to the hub.
+            env.setdefault("ORDERHUB_HUB_ALLOW_PRIVATE_CALLBACKS", "true")
             for name, argv in (("api", ["serve"]), ("worker", ["worker"]), ("stub", ["stub"])):
                 children.start(name, argv, env)
 
@@ -68,6 +70,7 @@ def run_dev(settings: Settings) -> int:
             _say(f"Redis    {settings.redis_url}")
             stub = f"http://{settings.stub_host}:{settings.stub_port}"
             _say(f"Stub     {stub}  (SOM: {stub}/som/serviceOrder, TOM: {stub}/tom/serviceOrder)")
+            _say(f"Listener {stub}/listener  (events it got: {stub}/stub/events)")
             if embedded_pg is not None:
                 _say("demo credentials: admin / admin (every role)")
                 _say(

@@ -13,6 +13,7 @@ from typing import Any
 
 from app import logs
 from app.cli.embedded import MissingExtra
+from app.cli.events import add_commands as add_events_commands
 from app.cli.order import add_commands as add_order_commands
 from app.cli.parent import stop_with_parent
 from app.cli.queue import add_commands as add_queue_commands
@@ -348,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("file", metavar="FILE", help="the catalogue file (JSON)")
     load.set_defaults(func=_catalog_load)
     add_queue_commands(sub)
+    add_events_commands(sub)
     add_order_commands(sub)
     return parser
 

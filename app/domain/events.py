@@ -95,7 +95,7 @@ def milestone(name: str, message: str, at: datetime, item_ids: list[str]) -> dic
         "message": message,
         "milestoneDate": format_date(at),
         "status": "reached",
-        "serviceOrderItem": [{"itemId": i} for i in item_ids],
+        "serviceOrderItem": [{"id": i, "itemId": i} for i in item_ids],
         "@type": "ServiceOrderMilestone",
     }
 

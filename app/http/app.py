@@ -9,6 +9,7 @@ from aiohttp import web
 from app.http import (
     console,
     health,
+    hub,
     inbound,
     keys,
     metrics,
@@ -21,7 +22,7 @@ from app.http import (
 )
 from app.http.auth_cache import AuthCache
 from app.http.order_locks import OrderLocks
-from app.services import jobs
+from app.services import events, jobs
 from app.services.inbound_accept import AcceptWriter
 from app.settings import Settings
 from app.store import db
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.orderhub_max_body_bytes,
     )
     app[keys.SETTINGS] = settings
+    events.configure(settings)
     app[keys.AUTH_CACHE] = AuthCache(
         settings.orderhub_auth_cache_seconds, recheck=settings.orderhub_auth_recheck_seconds
     )
@@ -73,6 +75,7 @@ def create_app(settings: Settings) -> web.Application:
     operator.setup(app)
     servicenow.setup(app)
     tmf.setup(app)
+    hub.setup(app)
     openapi.setup(app)
     inbound.setup(app)
     outbound.setup(app)

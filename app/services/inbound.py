@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.inbound import inventory_refs
+from app.services import events
 from app.services.orders import create_orders
 from app.services.outbound import auto_initiate
 from app.store import inbound
@@ -21,6 +22,11 @@ class EntryOutcome(NamedTuple):
     request_id: str | None
     traceparent: str | None
     state: str  # done | error
+
+
+# Refusals an async order waits in the queue with until corrected and retried: it lacks a
+# field, or names something OrderHub does not know.
+INFORMATION_MISSING = frozenset({ErrorKind.MISSING_FIELD, ErrorKind.INVALID_FIELD})
 
 
 @dataclass
@@ -70,12 +76,14 @@ async def process(
             allow_spec_upgrade=allow_spec_upgrade,
             traces={r["id"]: r["traceparent"] for r in runnable},
         )
-        states, errors = [], []
+        states, errors, wanting = [], [], []
         for row in runnable:
             error = outcomes[row["id"]]
             state = "done" if error is None else "error"
             states.append(state)
             errors.append(None if error is None else error.body())
+            if error is not None and error.kind in INFORMATION_MISSING:
+                wanting.append((row["id"], row["payload"], error.body()))
             result.outcomes.append(
                 EntryOutcome(row["id"], row["request_id"], row["traceparent"], state)
             )
@@ -85,6 +93,7 @@ async def process(
         released = sorted({key for row in runnable for key in row["inventory_keys"]})
         waiting = set(result.waiting)
         result.next_in_line = [i for i in await inbound.next_on(conn, released) if i not in waiting]
+        await events.information_required(conn, wanting)
         if auto_outbound:
             done = [outcome.queue_id for outcome in result.outcomes if outcome.state == "done"]
             result.request_ids = await auto_initiate(conn, done)

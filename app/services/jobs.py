@@ -19,6 +19,7 @@ _TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 
 PROCESS_INBOUND = "process_inbound"
 SEND_OUTBOUND = "send_outbound"
+DELIVER_EVENTS = "deliver_events"
 BATCH_SIZE = 100
 
 

@@ -14,6 +14,7 @@ from app.domain.claims import Claim, in_flight_error, replay_or_refuse
 from app.domain.dates import parse_date
 from app.domain.decomposition import decompose_new_order
 from app.domain.errors import ApiError, ErrorKind
+from app.domain.events import revision_events
 from app.domain.ids import new_sys_id
 from app.domain.new_order import NewOrder
 from app.domain.order_building import build_order
@@ -31,6 +32,7 @@ from app.domain.revisions import (
 from app.domain.servicenow_rendering import render_order
 from app.domain.states import transition
 from app.domain.stored_order import StoredOrder
+from app.services import events
 from app.store import claims, inbound, order_rows, orders, references
 from app.store import outbound as outbound_store
 from app.store.db import Connection
@@ -132,8 +134,10 @@ async def create_orders(
                 )
                 continue
             results[order.sys_id] = None
-        return results
-    results.update({order.sys_id: None for order in built})
+    else:
+        results.update({order.sys_id: None for order in built})
+    if not keep_ids:  # orders recorded elsewhere (the catalogue's) were created there
+        await events.orders_created(conn, [o.sys_id for o in built if results[o.sys_id] is None])
     return results
 
 
@@ -171,6 +175,9 @@ async def revise_order(
         assert after is not None
         changes = revision_changes(render_order(stored), render_order(after))
         await orders.record_revision(conn, order_id, after.order["version"], changes, user)
+        await events.order_changed(
+            conn, order_id, revision_events(changes, stored.order["state"], after.order["state"])
+        )
     return after
 
 
@@ -200,6 +207,7 @@ async def cancel_order(conn: Connection, payload: dict[str, Any], *, user: str) 
             requested_date=parse_date(str(raw_date)) if raw_date else None,
             author=user,
         )
+        await events.order_cancelled(conn, order_id, stored.order["state"])
         after = await orders.get(conn, order_id)
     assert after is not None
     return after
@@ -248,5 +256,6 @@ async def delete_order(conn: Connection, order_id: str) -> bool:
         if stored is None:
             return False
         transition(stored.order["state"], "delete")
+        await events.order_deleting(conn, stored)
         await orders.delete(conn, order_id)
     return True

@@ -6,8 +6,10 @@ Each runs in one transaction and changes nothing when a rule refuses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from app.domain import events as ev
 from app.domain.errors import ApiError, ErrorKind
 from app.domain.ids import new_sys_id
 from app.domain.outbound import (
@@ -23,6 +25,7 @@ from app.domain.outbound import (
 )
 from app.domain.servicenow_rendering import render_order
 from app.domain.states import EVENTS
+from app.services import events
 from app.store import inventory, orders, outbound_failures
 from app.store import outbound as outbound_store
 from app.store.db import Connection
@@ -139,6 +142,9 @@ async def sent(conn: Connection, send: Send, attempts: int) -> None:
             await orders.set_state(
                 conn, send.order_id, EVENTS["start"].target, ponr=stored.order["ponr"]
             )
+            await events.order_changed(
+                conn, send.order_id, [ev.state_change(state, EVENTS["start"].target)]
+            )
         await outbound_failures.forget(conn, send.request_id)
         await orders.add_work_note(
             conn,
@@ -153,10 +159,17 @@ async def sent(conn: Connection, send: Send, attempts: int) -> None:
 async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> None:
     """Retries exhausted or refused: the records go, as the contract's agent does."""
     async with conn.transaction():
+        # The order first, as callbacks lock it: its events are raised in order.
+        await outbound_store.lock_order_state(conn, send.order_id)
         deleted = await outbound_store.delete_unsent(conn, send.request_id)
         if not deleted:
             return
         await _record_failure(conn, send, attempts, reason, given_up=True)
+        await events.order_changed(
+            conn,
+            send.order_id,
+            [_jeopardy(send, f"given up after {attempts} attempt(s): {reason}")],
+        )
         await orders.add_work_note(
             conn,
             send.order_id,
@@ -169,13 +182,38 @@ async def given_up(conn: Connection, send: Send, attempts: int, reason: str) -> 
 
 
 async def send_failed(
-    conn: Connection, send: Send, attempts: int, reason: str, retry_in: float
+    conn: Connection,
+    send: Send,
+    attempts: int,
+    reason: str,
+    retry_in: float,
+    *,
+    in_jeopardy: bool = False,
 ) -> None:
     """A failed attempt that will be retried in `retry_in` seconds, kept with its error for
-    operators."""
+    operators. `in_jeopardy`: the send has been failing for long; the first such failure
+    raises a jeopardy event."""
     async with conn.transaction():
+        if in_jeopardy:
+            await outbound_store.lock_order_state(conn, send.order_id)
         await outbound_store.defer(conn, send.request_id, retry_in)
         await _record_failure(conn, send, attempts, reason, given_up=False)
+        if in_jeopardy and await outbound_failures.mark_jeopardy(conn, send.request_id):
+            await events.order_changed(
+                conn,
+                send.order_id,
+                [_jeopardy(send, f"still failing after {attempts} attempt(s): {reason}")],
+            )
+
+
+def _jeopardy(send: Send, what: str) -> ev.Raised:
+    message = f"Outbound request to {send.target} (Request ID {send.request_id}) {what}."
+    return ev.Raised(
+        ev.ORDER_JEOPARDY,
+        "Fulfilment in jeopardy",
+        message,
+        jeopardy=ev.jeopardy("outboundRequest", message, datetime.now(UTC)),
+    )
 
 
 async def _record_failure(
@@ -238,11 +276,12 @@ async def progress(conn: Connection, order_id: str) -> None:
     order_state = rows[0]["order_state"]
     if order_state in ("cancelled", "completed"):
         return
-    item_states, ponrs = [], []
+    item_states, ponrs, completed = [], [], []
     for row in rows:
         state = item_state_for(row["fulfillment_state"], row["item_state"])
         if state == "completed" and row["item_state"] != "completed":
             await inventory.apply(conn, row, new_sys_id())
+            completed.append(row["item_id"])
         if state == "error" and row["item_state"] != "error":
             await orders.add_work_note(
                 conn,
@@ -257,8 +296,21 @@ async def progress(conn: Connection, order_id: str) -> None:
             or reached_ponr(row["fulfillment_state"], row["ponr_state"] or "fulfilled")
         )
     await orders.set_item_states(conn, [r["item"] for r in rows], item_states, ponrs)
-    await orders.set_state(
-        conn, order_id, order_state_for(item_states, order_state), ponr=any(ponrs)
+    new_state = order_state_for(item_states, order_state)
+    await orders.set_state(conn, order_id, new_state, ponr=any(ponrs))
+    before = [(r["item_state"], r["item_ponr"]) for r in rows]
+    await events.order_changed(
+        conn,
+        order_id,
+        ev.progress_events(
+            state_before=order_state,
+            state_after=new_state,
+            ponr_before=any(r["item_ponr"] for r in rows),
+            ponr_after=any(ponrs),
+            items_completed=completed,
+            items_changed=before != list(zip(item_states, ponrs, strict=True)),
+            at=datetime.now(UTC),
+        ),
     )
 
 

@@ -17,6 +17,10 @@ ON CONFLICT (request_id) DO UPDATE
        given_up = EXCLUDED.given_up, updated_at = clock_timestamp()
 """
 FORGET = "DELETE FROM outbound_failure WHERE request_id = $1"
+MARK_JEOPARDY = """
+UPDATE outbound_failure SET jeopardy_raised = true WHERE request_id = $1 AND NOT jeopardy_raised
+RETURNING request_id
+"""
 RECENT = """
 SELECT request_id, order_id, target, numbers, attempts, last_error, given_up, updated_at
   FROM outbound_failure ORDER BY updated_at DESC LIMIT $1
@@ -44,6 +48,11 @@ async def record(
 async def forget(conn: Connection, request_id: str) -> None:
     """The send went through: what failed before no longer matters."""
     await conn.execute(FORGET, request_id)
+
+
+async def mark_jeopardy(conn: Connection, request_id: str) -> bool:
+    """True the first time only: one jeopardy event per failing send."""
+    return await conn.fetchval(MARK_JEOPARDY, request_id) is not None
 
 
 async def recent(conn: Connection, limit: int) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from app import logs
 from app.settings import Settings
 from app.stub.callbacks import Caller
 from app.stub.config import ConfigError, StubConfig
+from app.stub.listener import Listener, ListenerConfigError
 from app.stub.records import Received, Registry
 from app.stub.tracing import HEADER as TRACEPARENT
 from app.stub.tracing import received_trace
@@ -30,6 +31,7 @@ CONFIG = web.AppKey("stub_config", StubConfig)
 REGISTRY = web.AppKey("stub_registry", Registry)
 CALLER = web.AppKey("stub_caller", Caller)
 TASKS = web.AppKey("stub_tasks", set[asyncio.Task[None]])
+LISTENER = web.AppKey("stub_listener", Listener)
 
 
 def _error(status: int, code: int, reason: str, message: str) -> web.Response:
@@ -154,6 +156,36 @@ async def delete_received(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def listen(request: web.Request) -> web.Response:
+    return await request.app[LISTENER].handle(request)
+
+
+async def get_events(request: web.Request) -> web.Response:
+    """What the listener received, oldest first."""
+    return web.json_response(request.app[LISTENER].received)
+
+
+async def delete_events(request: web.Request) -> web.Response:
+    request.app[LISTENER].received.clear()
+    return web.Response(status=204)
+
+
+async def get_listener_config(request: web.Request) -> web.Response:
+    return web.json_response(request.app[LISTENER].to_json())
+
+
+async def post_listener_config(request: web.Request) -> web.Response:
+    listener = request.app[LISTENER]
+    try:
+        listener.update(json.loads(await request.read()))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _error(400, 22, "Invalid body", "the body is not valid JSON")
+    except ListenerConfigError as exc:
+        return _error(400, 24, "Invalid body field", str(exc))
+    logs.get().info("stub_listener_config_changed", **listener.to_json())
+    return web.json_response(listener.to_json())
+
+
 async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "up"})
 
@@ -180,11 +212,18 @@ def create_stub_app(settings: Settings) -> web.Application:
     app[CONFIG] = StubConfig.from_settings(settings)
     app[REGISTRY] = Registry()
     app[TASKS] = set()
+    app[LISTENER] = Listener()
     app.cleanup_ctx.append(_callbacks)
     app.router.add_post(f"/{{system:{'|'.join(SYSTEMS)}}}/serviceOrder", service_order)
     app.router.add_get("/stub/config", get_config)
     app.router.add_post("/stub/config", post_config)
     app.router.add_get("/stub/received", get_received)
     app.router.add_delete("/stub/received", delete_received)
+    app.router.add_post("/listener", listen)
+    app.router.add_post("/listener/{tail:.*}", listen)
+    app.router.add_get("/stub/events", get_events)
+    app.router.add_delete("/stub/events", delete_events)
+    app.router.add_get("/stub/listener/config", get_listener_config)
+    app.router.add_post("/stub/listener/config", post_listener_config)
     app.router.add_get("/health", health)
     return app

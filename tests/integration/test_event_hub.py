@@ -1,0 +1,243 @@
+"""The hub's subscriptions, and the events each change writes in its own transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from app.http.app import create_app
+from app.settings import Settings
+from tests.helpers.auth import auth
+from tests.helpers.in_process import app_client, one_error_one_done
+from tests.helpers.payloads import (
+    CANCEL,
+    ORDERS,
+    TMF,
+    TMF_CANCELS,
+    TMF_ORDERS,
+    sn_add_order,
+    tmf_add_order,
+)
+from tests.helpers.tmf_schema import assert_matches_definition
+
+HUB = f"{TMF}/hub"
+SN_HUB = "/api/sn_tmf_api/order/hub"
+LISTENER = "http://127.0.0.1:9/listener"
+
+
+@pytest.fixture
+async def open_settings(demo_settings: Settings) -> Settings:
+    return replace(demo_settings, orderhub_hub_allow_private_callbacks=True)
+
+
+@pytest.fixture
+async def client(open_settings: Settings) -> AsyncIterator[TestClient]:
+    async with app_client(create_app(open_settings)) as c:
+        yield c
+
+
+@pytest.fixture
+async def db(demo_database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
+    conn: asyncpg.Connection[Any] = await asyncpg.connect(demo_database_url)
+    yield conn
+    await conn.close()
+
+
+async def subscribe(client: TestClient, query: str = "", user: str = "integrator") -> Any:
+    resp = await client.post(HUB, json={"callback": LISTENER, "query": query}, headers=auth(user))
+    body = await resp.json()
+    assert resp.status == 201, body
+    return body
+
+
+async def delivered_types(db: asyncpg.Connection[Any], subscription: str) -> list[str]:
+    rows = await db.fetch(
+        "SELECT e.event_type FROM event_delivery d JOIN order_event e ON e.seq = d.event_seq"
+        " WHERE d.subscription = $1 ORDER BY e.seq",
+        subscription,
+    )
+    return [r["event_type"] for r in rows]
+
+
+async def events_of(db: asyncpg.Connection[Any], order_id: str) -> list[dict[str, Any]]:
+    """Each checked against the swagger's definition of its type."""
+    rows = await db.fetch("SELECT body FROM order_event WHERE order_id = $1 ORDER BY seq", order_id)
+    bodies = [json.loads(r["body"]) for r in rows]
+    for body in bodies:
+        assert_matches_definition(body, body["eventType"])
+    return bodies
+
+
+async def test_registration_answers_the_subscription_and_its_secret_once(
+    client: TestClient,
+) -> None:
+    created = await subscribe(client, "eventType=ServiceOrderCreateEvent")
+    assert set(created) == {"id", "callback", "query", "secret"}
+    assert_matches_definition(created, "EventSubscription")
+    assert created["secret"].startswith("whsec_")
+    assert created["query"] == "eventType=ServiceOrderCreateEvent"
+    got = await client.get(f"{HUB}/{created['id']}", headers=auth("integrator"))
+    assert got.status == 200
+    assert await got.json() == {k: created[k] for k in ("id", "callback", "query")}
+    # the ServiceNow flavour's hub is the same table
+    sn = await client.get(f"{SN_HUB}/{created['id']}", headers=auth("integrator"))
+    assert sn.status == 200
+
+
+async def test_a_user_sees_and_deletes_only_its_own(client: TestClient) -> None:
+    mine = await subscribe(client, user="integrator")
+    theirs = await subscribe(client, user="admin")
+    for method in ("GET", "DELETE"):
+        resp = await client.request(method, f"{HUB}/{theirs['id']}", headers=auth("integrator"))
+        assert resp.status == 404 and (await resp.json())["code"] == "60"
+    assert (await client.delete(f"{HUB}/{mine['id']}", headers=auth("integrator"))).status == 204
+    assert (await client.get(f"{HUB}/{mine['id']}", headers=auth("integrator"))).status == 404
+    assert (await client.get(f"{HUB}/{theirs['id']}", headers=auth("admin"))).status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "datapath"),
+    [
+        ({"query": ""}, "23", "/callback"),
+        ({"callback": 7}, "24", "/callback"),
+        ({"callback": LISTENER, "query": "eventType=Nope"}, "24", "/query"),
+        ({"callback": LISTENER, "query": "orderState=completed"}, "24", "/query"),
+        ({"callback": LISTENER, "query": "a"}, "24", "/query"),
+        ({"callback": "ftp://example.com/x"}, "24", "/callback"),
+    ],
+)
+async def test_what_cannot_be_used_is_refused_at_registration(
+    client: TestClient, body: dict[str, Any], code: str, datapath: str
+) -> None:
+    resp = await client.post(HUB, json=body, headers=auth("integrator"))
+    error = await resp.json()
+    assert resp.status == 400, error
+    assert error["code"] == code and error["details"][0]["datapath"] == datapath
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "http://127.0.0.1:8080/x",
+        "http://localhost/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/x",
+        "http://[::1]/x",
+        "http://192.168.0.10:9000/hook",
+    ],
+)
+async def test_private_callbacks_are_refused_unless_the_setting_allows_them(
+    demo_settings: Settings, callback: str
+) -> None:
+    async with app_client(create_app(demo_settings)) as closed:
+        resp = await closed.post(HUB, json={"callback": callback}, headers=auth("integrator"))
+        error = await resp.json()
+        assert resp.status == 400, error
+        assert error["details"][0]["datapath"] == "/callback"
+
+
+async def test_no_subscription_no_events(client: TestClient, db: asyncpg.Connection[Any]) -> None:
+    resp = await client.post(TMF_ORDERS, json=tmf_add_order(), headers=auth("integrator"))
+    assert resp.status == 201
+    assert await db.fetchval("SELECT count(*) FROM order_event") == 0
+
+
+async def test_each_change_writes_its_events_and_filters_choose_who_gets_them(
+    client: TestClient, db: asyncpg.Connection[Any]
+) -> None:
+    everything = await subscribe(client)
+    states = await subscribe(client, "eventType=ServiceOrderStateChangeEvent")
+    cancelled = await subscribe(client, "event.serviceOrder.state=cancelled")
+    created = await (
+        await client.post(TMF_ORDERS, json=tmf_add_order(), headers=auth("integrator"))
+    ).json()
+    order_id = created["id"]
+    patched = await client.patch(
+        f"{TMF_ORDERS}/{order_id}", json={"description": "now"}, headers=auth("integrator")
+    )
+    assert patched.status == 200, await patched.text()
+    resp = await client.post(
+        TMF_CANCELS, json={"serviceOrder": {"id": order_id}}, headers=auth("integrator")
+    )
+    assert resp.status == 201, await resp.text()
+    bodies = await events_of(db, order_id)
+    assert [b["eventType"] for b in bodies] == [
+        "ServiceOrderCreateEvent",
+        "ServiceOrderAttributeValueChangeEvent",
+        "ServiceOrderStateChangeEvent",  # revision_received
+        "ServiceOrderStateChangeEvent",  # cancelled
+        "CancelServiceOrderCreateEvent",
+        "CancelServiceOrderStateChangeEvent",
+    ]
+    assert await delivered_types(db, everything["id"]) == [b["eventType"] for b in bodies]
+    assert await delivered_types(db, states["id"]) == ["ServiceOrderStateChangeEvent"] * 2
+    # cancel events carry the cancellation, which has no serviceOrder.state
+    assert await delivered_types(db, cancelled["id"]) == ["ServiceOrderStateChangeEvent"]
+    change = bodies[1]
+    assert "description" in change["fieldPath"].split(",")
+    assert change["event"]["serviceOrder"]["description"] == "now"
+    assert bodies[3]["event"]["serviceOrder"]["state"] == "cancelled"
+    assert bodies[5]["event"]["cancelServiceOrder"]["state"] == "done"
+    assert bodies[5]["event"]["cancelServiceOrder"]["serviceOrder"]["id"] == order_id
+    for body in bodies:
+        assert body["correlationId"] == order_id and body["domain"] == "ServiceOrdering"
+        assert set(body) >= {"eventId", "eventTime", "timeOcurred", "title", "priority"}
+
+
+async def test_delete_and_the_servicenow_flavour_raise_events_too(
+    client: TestClient, db: asyncpg.Connection[Any]
+) -> None:
+    sub = await subscribe(client)
+    created = await (
+        await client.post(TMF_ORDERS, json=tmf_add_order(), headers=auth("integrator"))
+    ).json()
+    assert (
+        await client.delete(f"{TMF_ORDERS}/{created['id']}", headers=auth("integrator"))
+    ).status == 204
+    sn = await (await client.post(ORDERS, json=sn_add_order(), headers=auth("integrator"))).json()
+    resp = await client.post(
+        CANCEL, json={"serviceOrder": {"id": sn["id"]}}, headers=auth("integrator")
+    )
+    assert resp.status == 200, await resp.text()
+    deleted = await events_of(db, created["id"])
+    assert [b["eventType"] for b in deleted] == [
+        "ServiceOrderCreateEvent",
+        "ServiceOrderDeleteEvent",
+    ]
+    assert deleted[1]["event"]["serviceOrder"]["id"] == created["id"]
+    assert [b["eventType"] for b in await events_of(db, sn["id"])] == [
+        "ServiceOrderCreateEvent",
+        "ServiceOrderStateChangeEvent",
+        "CancelServiceOrderCreateEvent",
+        "CancelServiceOrderStateChangeEvent",
+    ]
+    assert len(await delivered_types(db, sub["id"])) == 6
+
+
+async def test_an_async_order_refused_for_a_missing_reference_needs_information(
+    client: TestClient, open_settings: Settings, db: asyncpg.Connection[Any]
+) -> None:
+    await subscribe(client, "eventType=ServiceOrderInformationRequiredEvent")
+    failed, done = await one_error_one_done(client, open_settings)
+    (event,) = await events_of(db, failed)
+    assert event["eventType"] == "ServiceOrderInformationRequiredEvent"
+    assert event["fieldPath"].startswith("/serviceOrderItem/0/place")
+    order = event["event"]["serviceOrder"]
+    assert order["id"] == failed and order["errorMessage"][0]["code"] == "24"
+    # its create event matched no subscription: an event nobody wants is not kept
+    assert await events_of(db, done) == []
+
+
+async def test_a_rolled_back_change_leaves_no_event(
+    client: TestClient, db: asyncpg.Connection[Any]
+) -> None:
+    await subscribe(client)
+    resp = await client.post(TMF_ORDERS, json={"serviceOrderItem": []}, headers=auth("integrator"))
+    assert resp.status == 400
+    assert await db.fetchval("SELECT count(*) FROM order_event") == 0
