@@ -1,6 +1,7 @@
 """Housekeeping: client-retry claims older than 24 h are forgotten, done inbound entries and
 given-up sends older than ORDERHUB_PROCESSED_RETENTION_DAYS are deleted (their orders stay),
-and console sessions past their lifetime or idle limit go."""
+console sessions past their lifetime or idle limit go, and events every subscriber has had
+go an hour after they were raised."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 from app import logs
 from app.services.console_sessions import now
-from app.store import claims, inbound, outbound_failures, sessions
+from app.store import claims, deliveries, inbound, outbound_failures, sessions
 
 log = logs.get("orderhub.worker.maintenance")
+DELIVERED_EVENTS_KEPT_SECONDS = 3600
 
 
 async def purge_claims(ctx: dict[str, Any]) -> int:
@@ -24,12 +26,16 @@ async def purge_claims(ctx: dict[str, Any]) -> int:
         done = await inbound.purge_done(conn, older_than_days=days)
         failures = await outbound_failures.purge(conn, older_than_days=days)
         ended = await sessions.purge(conn, now=at, idle_before=idle_before)
-    if purged or done or failures or ended:
+        events = await deliveries.purge_events(
+            conn, older_than_seconds=DELIVERED_EVENTS_KEPT_SECONDS
+        )
+    if purged or done or failures or ended or events:
         log.info(
             "housekeeping",
             claims_purged=purged,
             done_entries_purged=done,
             failed_sends_purged=failures,
             sessions_purged=ended,
+            delivered_events_purged=events,
         )
-    return purged + done + failures + ended
+    return purged + done + failures + ended + events

@@ -12,7 +12,15 @@ from typing import Any
 
 from app.domain.console_listing import PAGE_SIZE, Cursor, ListingQuery, Page, page_of
 from app.domain.stored_order import StoredOrder
-from app.store import console_search, inbound, operator_actions, orders, outbound_failures
+from app.store import (
+    console_search,
+    deliveries,
+    hub,
+    inbound,
+    operator_actions,
+    orders,
+    outbound_failures,
+)
 from app.store import outbound as outbound_store
 from app.store.db import Connection
 
@@ -118,10 +126,17 @@ async def entry_view(conn: Connection, queue_id: str) -> EntryView | None:
 class OutboundView:
     counts: dict[str, int]
     failures: list[dict[str, Any]]
+    # Event notifications: deliveries by state, those parked as dead, the subscriptions.
+    event_counts: dict[str, int] = field(default_factory=dict)
+    dead_events: list[dict[str, Any]] = field(default_factory=list)
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def outbound_view(conn: Connection) -> OutboundView:
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         counts = await outbound_store.counts_by_state(conn)
         failures = await outbound_failures.recent(conn, FAILURES_SHOWN)
-    return OutboundView(counts, failures)
+        event_counts = await deliveries.counts(conn)
+        dead_events = await deliveries.dead(conn, limit=FAILURES_SHOWN)
+        subscriptions = await hub.all_subscriptions(conn)
+    return OutboundView(counts, failures, event_counts, dead_events, subscriptions)
