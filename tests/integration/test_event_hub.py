@@ -12,9 +12,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from app.http.app import create_app
+from app.services.outbound import prepare_send, send_failed
 from app.settings import Settings
+from app.store.db import create_pool
 from tests.helpers.auth import auth
-from tests.helpers.in_process import app_client, one_error_one_done
+from tests.helpers.in_process import app_client, created_and_initiated, one_error_one_done
 from tests.helpers.payloads import (
     CANCEL,
     ORDERS,
@@ -241,3 +243,22 @@ async def test_a_rolled_back_change_leaves_no_event(
     resp = await client.post(TMF_ORDERS, json={"serviceOrderItem": []}, headers=auth("integrator"))
     assert resp.status == 400
     assert await db.fetchval("SELECT count(*) FROM order_event") == 0
+
+
+async def test_a_send_failing_for_long_raises_one_jeopardy_event(
+    client: TestClient, db: asyncpg.Connection[Any], demo_database_url: str
+) -> None:
+    await subscribe(client, "eventType=ServiceOrderJeopardyEvent")
+    order_id, records = await created_and_initiated(client, sn_add_order())
+    pool = await create_pool(demo_database_url, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            send = await prepare_send(conn, records[0]["requestId"])
+            assert send is not None
+            for attempt in (1, 2, 3):
+                await send_failed(conn, send, attempt, "HTTP 503", 1.0, in_jeopardy=attempt > 1)
+    finally:
+        await pool.close()
+    (event,) = await events_of(db, order_id)
+    alert = event["event"]["serviceOrder"]["jeopardyAlert"][0]
+    assert "still failing after 2 attempt(s): HTTP 503" in alert["message"]
