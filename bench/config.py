@@ -15,7 +15,7 @@ BENCH_DIR = REPO_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 
 # Every phase, in the order a run takes them; BENCH_PHASES picks some, the order stays this.
-PHASES = ("ingest", "capacity", "latency", "drain", "recovery", "memory", "reads")
+PHASES = ("ingest", "capacity", "latency", "drain", "recovery", "events", "memory", "reads")
 
 # Targets: printed beside the figures, never asserted.
 TARGET_RATIO = 0.75  # ingest accepted/s over the ceiling's tps

@@ -10,9 +10,11 @@
 6. drain: 1, 2 and 4 workers on the same fresh backlog, no API (bench.drain);
 7. recovery: a backlog whose jobs Redis lost, handed back by the sweeper, beside the same
    backlog fed as the API feeds it (bench.recovery);
-8. memory: bad input against a running API (bench.memory_phase); every phase samples RSS;
-9. reads: bench.reads, when it is there;
-10. the table printed and every figure saved as JSON (bench.report).
+8. events: event notifications to 1 and 10 hub subscribers, and intake beside them
+   (bench.events);
+9. memory: bad input against a running API (bench.memory_phase); every phase samples RSS;
+10. reads: bench.reads, when it is there;
+11. the table printed and every figure saved as JSON (bench.report).
 
 Every process the run starts is stopped by its pid, and the servers and their folder go with
 it, so that a run leaves nothing behind but its results.
@@ -45,6 +47,7 @@ from bench.capacity import capacity, capacity_rows
 from bench.ceiling import ceiling
 from bench.config import REPO_ROOT, RESULTS_DIR, Config
 from bench.drain import drain, drain_rows
+from bench.events import events_phase, events_rows
 from bench.ingest import ingest, warm_wal
 from bench.latency import latency, latency_rows
 from bench.memory import RssSampler
@@ -134,6 +137,8 @@ async def run_phases(bench: Bench, results: dict[str, Any], reads: ModuleType | 
         await fresh("drain", drain)
     if "recovery" in config.phases:
         await fresh("recovery", recovery)
+    if "events" in config.phases:
+        await fresh("events", events_phase)
     if "memory" in config.phases:
         await fresh("memory", memory)
     if "reads" in config.phases and reads is not None:
@@ -210,6 +215,7 @@ def sections(results: dict[str, Any], reads: ModuleType | None) -> list[tuple[st
         ("latency", latency_rows),
         ("drain", drain_rows),
         ("recovery", recovery_rows),
+        ("events", events_rows),
     ):
         if name in results:
             out.append((name, rows_of(results[name])))

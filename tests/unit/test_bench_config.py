@@ -11,7 +11,16 @@ from bench.config import PHASES, Config, parse_phases, parse_rates
 def test_no_phases_means_all_in_run_order() -> None:
     assert parse_phases("") == PHASES
     assert parse_phases(" , ") == PHASES
-    assert PHASES == ("ingest", "capacity", "latency", "drain", "recovery", "memory", "reads")
+    assert PHASES == (
+        "ingest",
+        "capacity",
+        "latency",
+        "drain",
+        "recovery",
+        "events",
+        "memory",
+        "reads",
+    )
 
 
 def test_phases_keep_the_run_order_whatever_the_knob_says() -> None:

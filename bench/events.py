@@ -1,0 +1,322 @@
+"""The events phase: event notifications delivered to hub subscribers (docs/api.md#event-
+notifications), against `orderhub stub` as the listener, all on 127.0.0.1.
+
+1. Delivery rate, to 1 and to 10 subscribers: with the API alone (no worker), the subscriptions
+   registered and BENCH_EVENTS_ORDERS orders created by sync POSTs, each order's
+   ServiceOrderCreateEvent is pending for every subscriber; then 2 workers start and deliver
+   them. Events delivered per second is what the listener received over its first to its last
+   receipt.
+2. Delay from commit to receipt, to 1 and to 10 subscribers: 2 workers running, orders created
+   at BENCH_EVENTS_RATE a second for BENCH_EVENTS_SECONDS; for each delivery, the listener's
+   receipt time minus the event row's insert time (in the transaction of the change, a few
+   milliseconds before its commit). p50 and p99.
+3. Order intake with 10 subscribers registered (and being delivered to) against none: ingest's
+   closed-loop async load for BENCH_SECONDS with 2 workers, as the capacity phase, accepted/s
+   and orders processed/s over the same window.
+
+Bounded in time: each wait has a deadline; the stub, the API and the workers are stopped by
+pid. Run alone: `BENCH_PHASES=events make bench` or `python -m bench.events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+from typing import Any
+
+import aiohttp
+
+from app.cli.embedded import free_port
+from bench.backlog import clear_queue, db_now
+from bench.body import authorization, seed_body
+from bench.closedloop import closed_loop
+from bench.progress import say
+from bench.report import Row, fmt
+from bench.stack import Bench, running
+from bench.stats import summary
+
+HUB = "/tmf-api/serviceOrdering/v4/hub"
+ORDERS = "/api/sn_tmf_api/order/serviceOrder"
+WORKERS = 2
+SUBSCRIBERS = (1, 10)
+POST_CONCURRENCY = 8
+WAIT_SECONDS = 120.0
+PROCESSED_BETWEEN = """
+SELECT count(*) FROM inbound_processed WHERE processed_at BETWEEN $1 AND $2
+"""
+
+
+def _number(name: str, default: int) -> int:
+    return max(1, int(os.environ.get(name, str(default))))
+
+
+def knobs() -> dict[str, int]:
+    return {
+        "orders": _number("BENCH_EVENTS_ORDERS", 500),
+        "rate": _number("BENCH_EVENTS_RATE", 20),
+        "seconds": _number("BENCH_EVENTS_SECONDS", 15),
+    }
+
+
+class Listener:
+    """`orderhub stub` on a free port, its listener at /listener/<n> for subscriber n."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        env = {**self.bench.procs.env, "STUB_PORT": str(self.port), "STUB_CALLBACK_URL": ""}
+        self.process = self.bench.procs.start("events-stub", "stub", env=env)
+        deadline = time.monotonic() + 30
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                try:
+                    async with session.get(self.url + "/health") as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError("the stub did not start")
+
+    async def received(self) -> list[dict[str, Any]]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            async with session.get(self.url + "/stub/events") as resp:
+                found: list[dict[str, Any]] = await resp.json()
+        return found
+
+    async def forget(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            async with session.delete(self.url + "/stub/events") as resp:
+                await resp.read()
+
+    async def until(self, count: int) -> list[dict[str, Any]]:
+        """What it received, once it holds `count` deliveries (or WAIT_SECONDS passed)."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            found = await self.received()
+            ok = [e for e in found if e["status"] == 200]
+            if len(ok) >= count or time.monotonic() > deadline:
+                return ok
+            await asyncio.sleep(0.5)
+
+
+async def subscribe(bench: Bench, listener: Listener, count: int) -> list[str]:
+    ids = []
+    headers = {"Authorization": authorization()}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for n in range(count):
+            body = {"callback": f"{listener.url}/listener/{n}", "query": ""}
+            async with session.post(bench.base_url + HUB, json=body) as resp:
+                created = await resp.json()
+                assert resp.status == 201, created
+                ids.append(created["id"])
+    return ids
+
+
+async def unsubscribe(bench: Bench, ids: list[str]) -> None:
+    headers = {"Authorization": authorization()}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for subscription in ids:
+            async with session.delete(f"{bench.base_url}{HUB}/{subscription}") as resp:
+                await resp.read()
+
+
+def _order(run_id: str, n: int) -> dict[str, Any]:
+    body = seed_body()
+    body["externalId"] = f"{run_id}-ev-{n}"
+    return body
+
+
+async def create_orders(bench: Bench, count: int, tag: str, rate: float | None = None) -> int:
+    """`count` orders by sync POST: as fast as POST_CONCURRENCY clients go, or at `rate`."""
+    created = 0
+    started = time.monotonic()
+    headers = {"Authorization": authorization()}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        semaphore = asyncio.Semaphore(POST_CONCURRENCY * 4)
+
+        async def one(n: int) -> None:
+            nonlocal created
+            if rate is not None:
+                await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+            async with semaphore:
+                body = _order(f"{bench.run_id}-{tag}", n)
+                async with session.post(bench.base_url + ORDERS, json=body) as resp:
+                    await resp.read()
+                    created += resp.status == 201
+
+        if rate is None:
+            for first in range(0, count, POST_CONCURRENCY):
+                await asyncio.gather(
+                    *(one(n) for n in range(first, min(count, first + POST_CONCURRENCY)))
+                )
+        else:
+            await asyncio.gather(*(one(n) for n in range(count)))
+    return created
+
+
+def _at(text: str) -> float:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+async def delivery_rate(bench: Bench, listener: Listener, subscribers: int) -> dict[str, Any]:
+    orders = knobs()["orders"]
+    async with running(bench, f"events-rate{subscribers}", 0) as stack:
+        ids = await subscribe(bench, listener, subscribers)
+        await listener.forget()
+        made = await create_orders(bench, orders, f"r{subscribers}")
+        say(f"events: {made} orders made, {made * subscribers:,} deliveries pending; workers start")
+        await stack.start_workers(WORKERS)
+        got = await listener.until(made * subscribers)
+        await unsubscribe(bench, ids)
+    times = sorted(_at(e["receivedAt"]) for e in got)
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    result = {
+        "subscribers": subscribers,
+        "orders": made,
+        "delivered": len(got),
+        "unique": len({(e["path"], e["eventId"]) for e in got}),
+        "seconds": round(span, 2),
+        "events_per_s": round(len(got) / span, 1) if span else None,
+    }
+    say(
+        f"events: {result['delivered']:,} deliveries to {subscribers} subscriber(s) in "
+        f"{span:.1f}s = {result['events_per_s']}/s"
+    )
+    return result
+
+
+async def commit_to_receipt(bench: Bench, listener: Listener, subscribers: int) -> dict[str, Any]:
+    k = knobs()
+    count = k["rate"] * k["seconds"]
+    async with running(bench, f"events-delay{subscribers}", WORKERS):
+        ids = await subscribe(bench, listener, subscribers)
+        await listener.forget()
+        made = await create_orders(bench, count, f"d{subscribers}", rate=k["rate"])
+        got = await listener.until(made * subscribers)
+        rows = await bench.conn.fetch(
+            "SELECT event_id, extract(epoch FROM created_at)::float8 AS at FROM order_event"
+            " WHERE event_id = ANY($1)",
+            list({e["eventId"] for e in got}),
+        )
+        await unsubscribe(bench, ids)
+    raised = {r["event_id"]: r["at"] for r in rows}
+    delays = [
+        (_at(e["receivedAt"]) - raised[e["eventId"]]) * 1000 for e in got if e["eventId"] in raised
+    ]
+    result = {
+        "subscribers": subscribers,
+        "rate": k["rate"],
+        "orders": made,
+        "delivered": len(got),
+        "delay_ms": {key: round(v, 1) for key, v in summary(delays).items()},
+    }
+    lat = result["delay_ms"]
+    say(
+        f"events: commit to receipt, {subscribers} subscriber(s) at {k['rate']} orders/s: "
+        f"p50 {lat['p50']} ms, p99 {lat['p99']} ms over {len(delays):,} deliveries"
+    )
+    return result
+
+
+async def intake(bench: Bench, listener: Listener, subscribers: int) -> dict[str, Any]:
+    await clear_queue(bench.conn, bench.servers)
+    name = f"events-intake{subscribers}"
+    async with running(bench, name, WORKERS) as stack:
+        ids = await subscribe(bench, listener, subscribers)
+
+        async def tick(elapsed: float) -> None:
+            stack.check()
+
+        first = await db_now(bench.conn)
+        load = await closed_loop(
+            bench.config, bench.base_url, bench.workdir, f"{bench.run_id}-{name}", name, tick
+        )
+        last = await db_now(bench.conn)
+        processed = await bench.conn.fetchval(PROCESSED_BETWEEN, first, last)
+        await unsubscribe(bench, ids)
+    window = (last - first).total_seconds()
+    result = {
+        "subscribers": subscribers,
+        "accepted_per_s": load["accepted_per_s"],
+        "processed_per_s": round(processed / window, 1) if window else None,
+        "p99_ms": load["latency_ms"]["p99"],
+    }
+    say(
+        f"events: intake with {subscribers} subscriber(s): {result['accepted_per_s']:,.0f} "
+        f"accepted/s, {result['processed_per_s']} processed/s"
+    )
+    await clear_queue(bench.conn, bench.servers)
+    return result
+
+
+async def events_phase(bench: Bench) -> dict[str, Any]:
+    env = bench.procs.env
+    allowed = env.get("ORDERHUB_HUB_ALLOW_PRIVATE_CALLBACKS")
+    env["ORDERHUB_HUB_ALLOW_PRIVATE_CALLBACKS"] = "true"  # the listener is on 127.0.0.1
+    listener = Listener(bench)
+    await listener.start()
+    try:
+        result: dict[str, Any] = {"knobs": knobs()}
+        result["rate"] = [await delivery_rate(bench, listener, n) for n in SUBSCRIBERS]
+        result["delay"] = [await commit_to_receipt(bench, listener, n) for n in SUBSCRIBERS]
+        result["intake"] = [await intake(bench, listener, n) for n in (0, 10)]
+    finally:
+        await asyncio.to_thread(bench.procs.stop, listener.process)
+        if allowed is None:
+            env.pop("ORDERHUB_HUB_ALLOW_PRIVATE_CALLBACKS", None)
+        else:
+            env["ORDERHUB_HUB_ALLOW_PRIVATE_CALLBACKS"] = allowed
+    return result
+
+
+def events_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for r in result["rate"]:
+        rows.append(
+            (
+                f"events/s to {r['subscribers']} subscriber(s)",
+                fmt(r["events_per_s"], 1),
+                f"{fmt(r['delivered'])} of {fmt(r['orders'] * r['subscribers'])} delivered "
+                f"in {r['seconds']:.1f} s, {WORKERS} workers",
+            )
+        )
+    for r in result["delay"]:
+        lat = r["delay_ms"]
+        rows.append(
+            (
+                f"commit to receipt, {r['subscribers']} subscriber(s)",
+                f"p50 {lat['p50']:.0f} / p99 {lat['p99']:.0f} ms",
+                f"{fmt(r['delivered'])} deliveries, {r['rate']} orders/s",
+            )
+        )
+    none, ten = result["intake"]
+    rows.append(
+        (
+            "intake accepted/s, none vs 10 subscribers",
+            f"{fmt(none['accepted_per_s'])} vs {fmt(ten['accepted_per_s'])}",
+            f"202 p99 {none['p99_ms']:.0f} vs {ten['p99_ms']:.0f} ms",
+        )
+    )
+    rows.append(
+        (
+            "orders processed/s, none vs 10 subscribers",
+            f"{fmt(none['processed_per_s'])} vs {fmt(ten['processed_per_s'])}",
+            "same window as the load, 2 workers",
+        )
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    import sys
+
+    from bench.run import main
+
+    os.environ["BENCH_PHASES"] = "events"
+    sys.exit(main())
