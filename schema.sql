@@ -652,6 +652,9 @@ CREATE TABLE event_delivery (
 -- A lane is one subscription's events of one order, delivered in sequence.
 CREATE INDEX event_delivery_lane ON event_delivery (subscription, order_id, event_seq)
     WHERE state = 'pending';
+-- A subscription's deliveries due, oldest first.
+CREATE INDEX event_delivery_due ON event_delivery (subscription, event_seq)
+    WHERE state = 'pending';
 CREATE INDEX event_delivery_unenqueued ON event_delivery (created_at)
     WHERE state = 'pending' AND enqueued_at IS NULL;
 CREATE INDEX event_delivery_dead ON event_delivery (updated_at DESC)

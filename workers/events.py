@@ -1,16 +1,19 @@
-"""Delivering events to hub subscribers: a job per lane (one subscriber, one order), the
-dispatcher that asks for those jobs when events are committed, and the sweeper.
+"""Delivering events to hub subscribers: a job per subscriber, the dispatcher that asks for
+those jobs when events are committed, and the sweeper.
 
-The deliveries were written by the transaction that raised the events; a job only sends them,
-the lane's oldest first, one at a time under a lease, so a subscriber gets the events of one
-order in the order they happened. A job may run twice, or beside another of its lane: the
-lease makes the second one step back. Every POST of one event carries the same `webhook-id`
-(its eventId), so a subscriber can drop a duplicate (after a worker was killed mid-POST).
+The deliveries were written by the transaction that raised the events; a job only sends them.
+A subscriber's job works its lanes (one lane: its events of one order) side by side, each
+lane's oldest delivery first and one at a time under a lease, so the subscriber gets the
+events of one order in the order they happened, and those of many orders at once. A job may
+run twice, or beside another of the same subscriber in another worker: the leases keep them
+apart. Every POST of one event carries the same `webhook-id` (its eventId), so a subscriber
+can drop a duplicate (after a worker was killed mid-POST).
 
-A slow or dead subscriber holds few of a worker's job slots: at most
-ORDERHUB_EVENT_SUBSCRIBER_CONCURRENCY POSTs in flight each, and a circuit breaker of its own
-that parks its lanes while it fails; the rest of the worker (order intake, SOM/TOM sends,
-other subscribers) goes on.
+A slow or dead subscriber holds one of a worker's job slots, with at most
+ORDERHUB_EVENT_SUBSCRIBER_CONCURRENCY POSTs in flight, and a circuit breaker of its own that
+parks its job while it fails; the rest of the worker (order intake, SOM/TOM sends, other
+subscribers) goes on. One job per subscriber, not per event, also keeps the job queue short:
+ten subscribers of a thousand orders a second are ten jobs, not ten thousand a second.
 """
 
 from __future__ import annotations
@@ -36,22 +39,26 @@ from app.services import deliveries as delivery_service
 from app.services.deliveries import Attempt
 from app.services.jobs import DELIVER_EVENTS
 from app.store import db, deliveries
-from app.store.deliveries import CHANNEL, Lane
+from app.store.deliveries import CHANNEL
+from app.store.hub import Target
 
 log = logs.get("orderhub.worker.events")
 DISPATCH_BATCH = 1000
 SWEEP_BATCH = 1000
 # Between two sweeps, and the longest a dispatcher sleeps without a notification.
 SWEEP_INTERVAL = 2.0
+# After a dispatch, before the next: commits close together share one round of jobs.
+DISPATCH_PAUSE = 0.05
 # After the listening connection is lost, before it is made again.
 RECONNECT_SECONDS = 1.0
-# A job keeps sending the lane's next events for this long, then hands over to a new run.
-LANE_BUDGET_SECONDS = 5.0
-# A lane over its subscriber's share of POSTs in flight tries again after up to this long.
-TURN_WAIT_SECONDS = 0.2
+# A job works its subscriber's lanes for this long, then hands over to a new run.
+JOB_BUDGET_SECONDS = 5.0
+# Subscribers one worker process delivers to at once; a job beyond waits its turn in Redis.
+MAX_SUBSCRIBER_JOBS = 16
+TURN_WAIT_SECONDS = 0.5
 DELIVER_MAX_TRIES = 1_000_000
 
-_IN_FLIGHT: Counter[str] = Counter()
+_ACTIVE: Counter[str] = Counter()
 _BREAKERS: dict[str, CircuitBreaker] = {}
 
 
@@ -72,17 +79,18 @@ def retry_policy(ctx: dict[str, Any]) -> RetryPolicy:
     )
 
 
-def lane_job_id(lane: Lane) -> str:
-    """Unique per request: a job of the lane still finishing must not swallow the request
-    for an event committed after its last look (the lease keeps two runs apart)."""
-    return f"deliver:{lane[0]}:{lane[1]}:{uuid4().hex[:12]}"
-
-
-async def enqueue_lanes(redis: Any, lanes: list[Lane]) -> int:
+async def enqueue(redis: Any, subscriptions: list[str], *, defer: float | None = None) -> int:
+    """A job id of its own each time: a job of the subscriber still finishing must not
+    swallow the request for deliveries committed after its last look."""
     await asyncio.gather(
-        *(redis.enqueue_job(DELIVER_EVENTS, s, o, _job_id=lane_job_id((s, o))) for s, o in lanes)
+        *(
+            redis.enqueue_job(
+                DELIVER_EVENTS, s, _job_id=f"deliver:{s}:{uuid4().hex[:12]}", _defer_by=defer
+            )
+            for s in subscriptions
+        )
     )
-    return len(lanes)
+    return len(subscriptions)
 
 
 async def _post(ctx: dict[str, Any], attempt: Attempt) -> tuple[int | None, str]:
@@ -101,68 +109,131 @@ async def _post(ctx: dict[str, Any], attempt: Attempt) -> tuple[int | None, str]
         return None, f"no answer from the subscriber ({type(exc).__name__})"
 
 
-async def deliver_events(ctx: dict[str, Any], subscription: str, order_id: str) -> str:
+async def deliver_events(ctx: dict[str, Any], subscription: str) -> str:
+    """One subscriber's due deliveries, for up to JOB_BUDGET_SECONDS."""
+    if _ACTIVE[subscription]:
+        return "busy"  # this worker's job of the subscriber looks again before it ends
+    if sum(_ACTIVE.values()) >= MAX_SUBSCRIBER_JOBS:
+        raise Retry(defer=random.uniform(TURN_WAIT_SECONDS / 2, TURN_WAIT_SECONDS))
+    _ACTIVE[subscription] += 1
+    began = time.monotonic()
     try:
-        return await _deliver(ctx, (subscription, order_id))
+        outcome = await _deliver(ctx, subscription)
     except Retry:
         raise
     except Exception as exc:
         if db.is_transient(exc):
-            raise Retry(defer=retry_delay(ctx.get("job_try", 1))) from exc
+            delay = retry_delay(ctx.get("job_try", 1))
+            log.warning("events_job_retry", subscription=subscription, error=repr(exc))
+            raise Retry(defer=delay) from exc
         raise
+    finally:
+        _ACTIVE[subscription] -= 1
+    if outcome == "done":
+        # Deliveries dispatched while this job ran, whose own job stepped back as "busy".
+        async with ctx["pool"].acquire() as conn:
+            since = time.monotonic() - began + 1.0
+            if await delivery_service.has_due(conn, subscription, since):
+                await enqueue(ctx["redis"], [subscription])
+    return outcome
 
 
-async def _deliver(ctx: dict[str, Any], lane: Lane) -> str:
-    settings = ctx["settings"]
-    subscription = lane[0]
-    fields = {"subscription": subscription, "order_id": lane[1]}
-    deadline = time.monotonic() + LANE_BUDGET_SECONDS
-    circuit = _breaker(ctx, subscription)
-    while True:
-        wait = circuit.wait()
-        if wait > 0:
-            delay = parked_for(wait, settings.orderhub_breaker_cooldown_seconds)
-            async with ctx["pool"].acquire() as conn:
-                await delivery_service.defer(conn, lane, delay)
-            _count("parked")
-            raise Retry(defer=delay)
-        if _IN_FLIGHT[subscription] >= settings.orderhub_event_subscriber_concurrency:
-            raise Retry(defer=random.uniform(TURN_WAIT_SECONDS / 4, TURN_WAIT_SECONDS))
-        lease = settings.orderhub_event_timeout_seconds + 10
-        async with ctx["pool"].acquire() as conn:
-            attempt = await delivery_service.next_attempt(conn, lane, lease)
-        if isinstance(attempt, str):
-            return attempt
-        _IN_FLIGHT[subscription] += 1
-        try:
-            status, reason = await _post(ctx, attempt)
-        finally:
-            _IN_FLIGHT[subscription] -= 1
-        async with ctx["pool"].acquire() as conn:
-            outcome, latency = await delivery_service.attempted(
-                conn, attempt, status, reason, retry_policy(ctx)
+class _Run:
+    """One job's work on one subscriber: its lanes side by side, the POSTs bounded."""
+
+    def __init__(self, ctx: dict[str, Any], target: Target) -> None:
+        settings = ctx["settings"]
+        self.ctx = ctx
+        self.target = target
+        self.slots = asyncio.Semaphore(settings.orderhub_event_subscriber_concurrency)
+        self.lease = settings.orderhub_event_timeout_seconds + 10
+        self.deadline = time.monotonic() + JOB_BUDGET_SECONDS
+        self.circuit = _breaker(ctx, target.id)
+        self.retry_in: float | None = None  # the soonest a lane of this run is due again
+        self.suspended = False
+        self.tripped = False  # the subscriber's breaker opened during this run
+
+    def over(self) -> bool:
+        return self.suspended or self.tripped or time.monotonic() > self.deadline
+
+    async def lane(self, order_id: str) -> None:
+        """The lane's deliveries one after the other, until none is due or the run is over."""
+        fields = {"subscription": self.target.id, "order_id": order_id}
+        while not self.over():
+            async with self.slots:
+                async with self.ctx["pool"].acquire() as conn:
+                    attempt = await delivery_service.next_attempt(
+                        conn, self.target, order_id, self.lease
+                    )
+                if isinstance(attempt, str):
+                    return
+                status, reason = await _post(self.ctx, attempt)
+            async with self.ctx["pool"].acquire() as conn:
+                outcome, latency = await delivery_service.attempted(
+                    conn, attempt, status, reason, retry_policy(self.ctx)
+                )
+            event = {"event_id": attempt.head.event_id, "attempt": attempt.head.attempts, **fields}
+            _count(outcome.kind)
+            if outcome.kind == "delivered":
+                self.circuit.success()
+                if latency is not None:
+                    metrics.EVENT_DELIVERY_LATENCY.observe(latency)
+                log.info("event_delivered", status=status, **event)
+                continue
+            if status is None or status >= 500 or status in (408, 429):
+                self.circuit.failure()
+                self.tripped |= self.circuit.is_open
+            else:
+                self.circuit.success()  # it answered: it is up, it refused this one
+            if outcome.kind == "retry":
+                assert outcome.retry_in is not None
+                log.info("event_retry", status=status, retry_in=round(outcome.retry_in, 2), **event)
+                self.retry_in = min(self.retry_in or outcome.retry_in, outcome.retry_in)
+                return
+            log.warning(
+                "event_dead", status=status, reason=reason, suspended=outcome.suspend, **event
             )
-        event = {"event_id": attempt.head.event_id, "attempt": attempt.head.attempts, **fields}
-        _count(outcome.kind)
-        if outcome.kind == "delivered":
-            circuit.success()
-            if latency is not None:
-                metrics.EVENT_DELIVERY_LATENCY.observe(latency)
-            log.info("event_delivered", status=status, **event)
-            if time.monotonic() > deadline:
-                raise Retry(defer=0)
-            continue
-        if status is None or status >= 500 or status in (408, 429):
-            circuit.failure()
-        else:
-            circuit.success()  # it answered: it is up, it refused this one
-        if outcome.kind == "retry":
-            assert outcome.retry_in is not None
-            log.info("event_retry", status=status, retry_in=round(outcome.retry_in, 2), **event)
-            raise Retry(defer=outcome.retry_in)
-        log.warning("event_dead", status=status, reason=reason, suspended=outcome.suspend, **event)
-        if outcome.suspend:
-            return "suspended"
+            self.suspended |= outcome.suspend
+
+
+async def _deliver(ctx: dict[str, Any], subscription: str) -> str:
+    settings = ctx["settings"]
+    circuit = _breaker(ctx, subscription)
+    wait = circuit.wait()
+    if wait > 0:
+        _count("parked")
+        raise Retry(defer=parked_for(wait, settings.orderhub_breaker_cooldown_seconds))
+    async with ctx["pool"].acquire() as conn:
+        target = await delivery_service.target(conn, subscription)
+    if target is None:
+        return "gone"
+    run = _Run(ctx, target)
+    looked_at: set[str] = set()
+    width = settings.orderhub_event_subscriber_concurrency * 4
+    while not run.over():
+        async with ctx["pool"].acquire() as conn:
+            lanes = [
+                o
+                for o in await delivery_service.due_lanes(conn, subscription, width * 2)
+                if o not in looked_at
+            ][:width]
+        if not lanes:
+            break
+        looked_at.update(lanes)
+        # A lane is looked at once a run: one not due, or leased by another worker, would
+        # come back at every round. New events on a lane done are for the next run.
+        await asyncio.gather(*(run.lane(order_id) for order_id in lanes))
+        if len(lanes) < width:
+            break
+    if run.suspended:
+        return "suspended"
+    if run.retry_in is not None:
+        await enqueue(ctx["redis"], [subscription], defer=run.retry_in)
+    if run.tripped or time.monotonic() > run.deadline:
+        _, wait = circuit.status()
+        await enqueue(ctx["redis"], [subscription], defer=wait or None)
+        return "handed over"
+    return "done"
 
 
 def _count(outcome: str) -> None:
@@ -171,29 +242,29 @@ def _count(outcome: str) -> None:
 
 
 async def dispatch(ctx: dict[str, Any]) -> int:
-    """Jobs for the lanes of deliveries committed since the last look."""
+    """Jobs for the subscribers of deliveries committed since the last look."""
     enqueued = 0
     while True:
         async with ctx["pool"].acquire() as conn:
-            lanes = await deliveries.claim_unenqueued(conn, DISPATCH_BATCH)
-        if not lanes:
+            subscriptions = await deliveries.claim_unenqueued(conn, DISPATCH_BATCH)
+        if not subscriptions:
             return enqueued
-        enqueued += await enqueue_lanes(ctx["redis"], lanes)
+        enqueued += await enqueue(ctx["redis"], subscriptions)
 
 
 async def sweep_events(ctx: dict[str, Any]) -> int:
-    """Jobs again for lanes whose head is due and whose job was lost (Redis flushed, a worker
-    killed mid-POST: its lease runs out)."""
+    """Jobs again for subscribers with a lane whose head is due and whose job was lost (Redis
+    flushed, a worker killed mid-POST: its lease runs out)."""
     settings = ctx["settings"]
     async with ctx["pool"].acquire() as conn:
-        lanes = await deliveries.lost_lanes(
+        found = await deliveries.lost(
             conn, older_than=settings.orderhub_sweep_after_seconds, limit=SWEEP_BATCH
         )
-    if not lanes:
+    if not found:
         return 0
-    await enqueue_lanes(ctx["redis"], lanes)
-    log.info("events_swept", lanes=len(lanes))
-    return len(lanes)
+    await enqueue(ctx["redis"], found)
+    log.info("events_swept", subscriptions=len(found))
+    return len(found)
 
 
 async def _listen(ctx: dict[str, Any], wake: asyncio.Event) -> asyncpg.Connection[Any] | None:
@@ -218,7 +289,8 @@ async def keep_dispatching(ctx: dict[str, Any]) -> None:
             if listener is None or listener.is_closed():
                 listener = await _listen(ctx, wake)
             try:
-                await dispatch(ctx)
+                if await dispatch(ctx):
+                    await asyncio.sleep(DISPATCH_PAUSE)
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + SWEEP_INTERVAL
                     await sweep_events(ctx)

@@ -11,7 +11,7 @@ from app.domain.hub_query import parse_query, project
 from app.domain.outbound_retries import RetryPolicy
 from app.store import deliveries, hub
 from app.store.db import Connection
-from app.store.deliveries import Head, Lane
+from app.store.deliveries import Head
 
 
 @dataclass(frozen=True)
@@ -19,16 +19,17 @@ class Attempt:
     """What to POST, and where."""
 
     target: hub.Target
+    order_id: str
     head: Head
     body: bytes
 
 
-async def next_attempt(conn: Connection, lane: Lane, lease_seconds: float) -> Attempt | str:
-    """The lane's head, leased for one attempt, or why there is none to make now: "gone" (no
-    such subscription, or suspended), "busy", "not due" or "done"."""
-    target = await hub.target(conn, lane[0])
-    if target is None or not target.active:
-        return "gone"
+async def next_attempt(
+    conn: Connection, target: hub.Target, order_id: str, lease_seconds: float
+) -> Attempt | str:
+    """The lane's head, leased for one attempt, or why there is none to make now: "busy",
+    "not due" or "done"."""
+    lane = (target.id, order_id)
     head = await deliveries.lease_head(conn, lane, lease_seconds)
     if head is None:
         return "done"
@@ -36,7 +37,7 @@ async def next_attempt(conn: Connection, lane: Lane, lease_seconds: float) -> At
         return head
     projected = project(parse_query(target.query), head.body)
     body = json.dumps(projected, separators=(",", ":"), ensure_ascii=False).encode()
-    return Attempt(target, head, body)
+    return Attempt(target, lane[1], head, body)
 
 
 async def attempted(
@@ -63,7 +64,8 @@ async def attempted(
         )
         if outcome.kind == "retry":
             assert outcome.retry_in is not None
-            await deliveries.retry_later(conn, subscription, seq, outcome.retry_in, reason)
+            lane = (subscription, attempt.order_id)
+            await deliveries.retry_later(conn, lane, seq, outcome.retry_in, reason)
             return outcome, None
         await deliveries.park(conn, subscription, seq, reason)
         if outcome.suspend:
@@ -72,5 +74,15 @@ async def attempted(
     return outcome, None
 
 
-async def defer(conn: Connection, lane: Lane, seconds: float) -> None:
-    await deliveries.defer_lane(conn, lane, seconds)
+async def target(conn: Connection, subscription: str) -> hub.Target | None:
+    """The subscription, while it takes deliveries (None: deleted or suspended)."""
+    found = await hub.target(conn, subscription)
+    return found if found is not None and found.active else None
+
+
+async def due_lanes(conn: Connection, subscription: str, limit: int) -> list[str]:
+    return await deliveries.due_lanes(conn, subscription, limit)
+
+
+async def has_due(conn: Connection, subscription: str, dispatched_within: float) -> bool:
+    return await deliveries.has_due(conn, subscription, dispatched_within)

@@ -53,6 +53,21 @@ UPDATE event_delivery d SET enqueued_at = clock_timestamp()
  WHERE d.subscription = h.subscription AND d.event_seq = h.event_seq
 RETURNING d.subscription, d.order_id
 """
+DUE_LANES = """
+SELECT DISTINCT order_id FROM (
+    SELECT order_id FROM event_delivery
+     WHERE subscription = $1 AND state = 'pending'
+       AND coalesce(next_attempt_at, '-infinity') <= clock_timestamp()
+       AND coalesce(leased_until, '-infinity') < clock_timestamp()
+     ORDER BY event_seq LIMIT $2) oldest
+"""
+HAS_DUE = """
+SELECT EXISTS (SELECT 1 FROM event_delivery
+                WHERE subscription = $1 AND state = 'pending'
+                  AND enqueued_at > clock_timestamp() - make_interval(secs => $2)
+                  AND coalesce(next_attempt_at, '-infinity') <= clock_timestamp()
+                  AND coalesce(leased_until, '-infinity') < clock_timestamp())
+"""
 HEAD = """
 SELECT d.event_seq, e.event_id, e.body, e.created_at,
        coalesce(d.leased_until > clock_timestamp(), false) AS leased,
@@ -75,18 +90,13 @@ DELETE FROM event_delivery WHERE subscription = $1 AND event_seq = $2
 RETURNING extract(epoch FROM clock_timestamp() - (SELECT created_at FROM order_event
                                                    WHERE seq = $2))::float8
 """
+# The whole lane waits with its head, so that its later events are not taken for due.
 RETRY_LATER = """
 UPDATE event_delivery
-   SET leased_until = NULL, next_attempt_at = clock_timestamp() + make_interval(secs => $3),
-       last_error = $4, updated_at = clock_timestamp()
- WHERE subscription = $1 AND event_seq = $2 AND state = 'pending'
-"""
-DEFER_HEAD = """
-UPDATE event_delivery
-   SET next_attempt_at = clock_timestamp() + make_interval(secs => $3)
- WHERE subscription = $1 AND event_seq = (
-       SELECT min(event_seq) FROM event_delivery
-        WHERE subscription = $1 AND order_id = $2 AND state = 'pending')
+   SET leased_until = NULL, next_attempt_at = clock_timestamp() + make_interval(secs => $4),
+       last_error = CASE WHEN event_seq = $3 THEN $5 ELSE last_error END,
+       updated_at = clock_timestamp()
+ WHERE subscription = $1 AND order_id = $2 AND state = 'pending' AND event_seq >= $3
 """
 PARK = """
 UPDATE event_delivery
@@ -154,22 +164,23 @@ async def insert(conn: Connection, events: list[NewEvent]) -> int:
     return len(lanes)
 
 
-def _lanes(rows: list[Any]) -> list[Lane]:
-    return sorted({(r["subscription"], r["order_id"]) for r in rows})
+def _subscriptions(rows: list[Any]) -> list[str]:
+    return sorted({r["subscription"] for r in rows})
 
 
-async def claim_unenqueued(conn: Connection, limit: int) -> list[Lane]:
-    """Lanes with deliveries no job was asked for yet, marked asked for."""
-    return _lanes(await conn.fetch(CLAIM_UNENQUEUED, limit))
+async def claim_unenqueued(conn: Connection, limit: int) -> list[str]:
+    """Subscriptions with deliveries no job was asked for yet, marked asked for."""
+    return _subscriptions(await conn.fetch(CLAIM_UNENQUEUED, limit))
 
 
-async def lost_lanes(conn: Connection, *, older_than: float, limit: int) -> list[Lane] | None:
-    """Lanes whose head is due and was last triggered more than `older_than` seconds ago (a
-    job Redis lost, or a worker killed); None when another sweeper holds the lock."""
+async def lost(conn: Connection, *, older_than: float, limit: int) -> list[str] | None:
+    """Subscriptions with a lane whose head is due and was last triggered more than
+    `older_than` seconds ago (a job Redis lost, a worker killed); None when another sweeper
+    holds the lock."""
     async with conn.transaction():
         if not await conn.fetchval(SWEEP_LOCK):
             return None
-        return _lanes(await conn.fetch(LOST_HEADS, older_than, limit))
+        return _subscriptions(await conn.fetch(LOST_HEADS, older_than, limit))
 
 
 @dataclass(frozen=True)
@@ -205,15 +216,20 @@ async def delivered(conn: Connection, subscription: str, seq: int) -> float | No
     return seconds
 
 
-async def retry_later(
-    conn: Connection, subscription: str, seq: int, seconds: float, error: str
-) -> None:
-    await conn.execute(RETRY_LATER, subscription, seq, seconds, error)
+async def retry_later(conn: Connection, lane: Lane, seq: int, seconds: float, error: str) -> None:
+    await conn.execute(RETRY_LATER, lane[0], lane[1], seq, seconds, error)
 
 
-async def defer_lane(conn: Connection, lane: Lane, seconds: float) -> None:
-    """The head waits (a breaker parks its subscriber) without an attempt counted."""
-    await conn.execute(DEFER_HEAD, lane[0], lane[1], seconds)
+async def due_lanes(conn: Connection, subscription: str, limit: int) -> list[str]:
+    """Orders of the subscription with a delivery due and not leased, oldest first: lanes
+    worth a look (whether the delivery is its lane's head, lease_head says)."""
+    return [r["order_id"] for r in await conn.fetch(DUE_LANES, subscription, limit)]
+
+
+async def has_due(conn: Connection, subscription: str, dispatched_within: float) -> bool:
+    """Whether a delivery dispatched in the last `dispatched_within` seconds is due."""
+    found: bool = await conn.fetchval(HAS_DUE, subscription, dispatched_within)
+    return found
 
 
 async def park(conn: Connection, subscription: str, seq: int, error: str) -> None:
