@@ -56,6 +56,12 @@ JOB_BUDGET_SECONDS = 5.0
 # Subscribers one worker process delivers to at once; a job beyond waits its turn in Redis.
 MAX_SUBSCRIBER_JOBS = 16
 TURN_WAIT_SECONDS = 0.5
+# POSTs one worker process has in flight to all subscribers together: deliveries take a
+# bounded share of the process beside order intake and sends to SOM/TOM.
+MAX_POSTS = 16
+# Looks for more due deliveries before a job with nothing left ends.
+IDLE_ROUNDS = 4
+IDLE_WAIT_SECONDS = 0.05
 DELIVER_MAX_TRIES = 1_000_000
 
 _ACTIVE: Counter[str] = Counter()
@@ -146,6 +152,8 @@ class _Run:
         self.ctx = ctx
         self.target = target
         self.slots = asyncio.Semaphore(settings.orderhub_event_subscriber_concurrency)
+        # The worker's, shared by its jobs (arq copies ctx per job, not what it holds).
+        self.posts: asyncio.Semaphore = ctx.get("event_posts") or asyncio.Semaphore(MAX_POSTS)
         self.lease = settings.orderhub_event_timeout_seconds + 10
         self.deadline = time.monotonic() + JOB_BUDGET_SECONDS
         self.circuit = _breaker(ctx, target.id)
@@ -156,17 +164,18 @@ class _Run:
     def over(self) -> bool:
         return self.suspended or self.tripped or time.monotonic() > self.deadline
 
-    async def lane(self, order_id: str) -> None:
-        """The lane's deliveries one after the other, until none is due or the run is over."""
+    async def lane(self, order_id: str) -> str:
+        """The lane's deliveries one after the other, until none is due or the run is over;
+        "done" when the lane was worked to its end."""
         fields = {"subscription": self.target.id, "order_id": order_id}
         while not self.over():
-            async with self.slots:
+            async with self.slots, self.posts:
                 async with self.ctx["pool"].acquire() as conn:
                     attempt = await delivery_service.next_attempt(
                         conn, self.target, order_id, self.lease
                     )
                 if isinstance(attempt, str):
-                    return
+                    return attempt
                 status, reason = await _post(self.ctx, attempt)
             async with self.ctx["pool"].acquire() as conn:
                 outcome, latency = await delivery_service.attempted(
@@ -189,11 +198,12 @@ class _Run:
                 assert outcome.retry_in is not None
                 log.info("event_retry", status=status, retry_in=round(outcome.retry_in, 2), **event)
                 self.retry_in = min(self.retry_in or outcome.retry_in, outcome.retry_in)
-                return
+                return "retry"
             log.warning(
                 "event_dead", status=status, reason=reason, suspended=outcome.suspend, **event
             )
             self.suspended |= outcome.suspend
+        return "over"
 
 
 async def _deliver(ctx: dict[str, Any], subscription: str) -> str:
@@ -208,23 +218,29 @@ async def _deliver(ctx: dict[str, Any], subscription: str) -> str:
     if target is None:
         return "gone"
     run = _Run(ctx, target)
-    looked_at: set[str] = set()
+    skipped: set[str] = set()
     width = settings.orderhub_event_subscriber_concurrency * 4
+    idle = 0
     while not run.over():
         async with ctx["pool"].acquire() as conn:
             lanes = [
                 o
                 for o in await delivery_service.due_lanes(conn, subscription, width * 2)
-                if o not in looked_at
+                if o not in skipped
             ][:width]
         if not lanes:
-            break
-        looked_at.update(lanes)
-        # A lane is looked at once a run: one not due, or leased by another worker, would
-        # come back at every round. New events on a lane done are for the next run.
-        await asyncio.gather(*(run.lane(order_id) for order_id in lanes))
-        if len(lanes) < width:
-            break
+            # Events keep coming while orders change: a job that lingers a moment takes the
+            # next ones itself rather than ending and leaving them to a new job.
+            if idle >= IDLE_ROUNDS:
+                break
+            idle += 1
+            await asyncio.sleep(IDLE_WAIT_SECONDS)
+            continue
+        idle = 0
+        ends = await asyncio.gather(*(run.lane(order_id) for order_id in lanes))
+        # A lane not due, or leased by another worker, is not looked at again in this run:
+        # it would come back at every round.
+        skipped.update(o for o, end in zip(lanes, ends, strict=True) if end != "done")
     if run.suspended:
         return "suspended"
     if run.retry_in is not None:

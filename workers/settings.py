@@ -25,7 +25,7 @@ from app.services.jobs import (
 from app.settings import Settings
 from app.store import db
 from workers import hub_http
-from workers.events import DELIVER_MAX_TRIES, deliver_events, keep_dispatching
+from workers.events import DELIVER_MAX_TRIES, MAX_POSTS, deliver_events, keep_dispatching
 from workers.heartbeat import farewell, heartbeat
 from workers.inbound import keep_sweeping, process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
@@ -96,6 +96,7 @@ def create_worker(
             # Not in a burst worker: one delivery retried later would keep it from stopping;
             # the long-running workers deliver what it raised.
             ctx["event_dispatcher"] = asyncio.create_task(keep_dispatching(ctx))
+        ctx["event_posts"] = asyncio.Semaphore(MAX_POSTS)
         log.info("worker_started", queue=settings.orderhub_queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
