@@ -41,9 +41,26 @@ def _query(text: str) -> HubQuery:
     return parse_query(text)
 
 
-async def _write(conn: Connection, raised: list[tuple[str, ev.Raised, Resource]]) -> None:
+Subscriptions = list[tuple[str, str]]  # (id, query)
+
+
+async def _wanting(conn: Connection, *event_types: str) -> Subscriptions:
+    """The active subscriptions whose query may want an event of these types: with none,
+    nothing is loaded or rendered (a query naming other eventTypes costs the change nothing)."""
+    found = []
+    for subscription, query in await hub.active(conn):
+        types = _query(query).event_types
+        if types is None or types & set(event_types):
+            found.append((subscription, query))
+    return found
+
+
+async def _write(
+    conn: Connection,
+    subscriptions: Subscriptions,
+    raised: list[tuple[str, ev.Raised, Resource]],
+) -> None:
     """(order id, event, rendered resource) each."""
-    subscriptions = await hub.active(conn)
     if not subscriptions or not raised:
         return
     now = datetime.now(UTC)
@@ -65,43 +82,51 @@ async def _render(conn: Connection, stored: list[StoredOrder]) -> dict[str, Reso
     }
 
 
-async def _subscribed(conn: Connection) -> bool:
-    return bool(await hub.active(conn))
-
-
 async def order_changed(conn: Connection, order_id: str, raised: list[ev.Raised]) -> None:
     """Events about an order as it stands now, in this transaction."""
-    if not raised or not await _subscribed(conn):
+    if not raised:
+        return
+    subscriptions = await _wanting(conn, *(r.event_type for r in raised))
+    if not subscriptions:
         return
     stored = await orders.get(conn, order_id)
     if stored is None:
         return
     resource = (await _render(conn, [stored]))[order_id]
-    await _write(conn, [(order_id, r, resource) for r in raised])
+    await _write(conn, subscriptions, [(order_id, r, resource) for r in raised])
 
 
 async def orders_created(conn: Connection, order_ids: list[str]) -> None:
-    if not order_ids or not await _subscribed(conn):
+    if not order_ids:
+        return
+    subscriptions = await _wanting(conn, ev.ORDER_CREATE)
+    if not subscriptions:
         return
     rendered = await _render(conn, await orders.load(conn, order_ids))
     created = ev.Raised(ev.ORDER_CREATE, "Service order created", "A service order was created.")
-    await _write(conn, [(i, created, rendered[i]) for i in order_ids if i in rendered])
+    await _write(
+        conn, subscriptions, [(i, created, rendered[i]) for i in order_ids if i in rendered]
+    )
 
 
 async def order_deleting(conn: Connection, stored: StoredOrder) -> None:
     """Before the order's rows go: the event carries the order as it was."""
-    if not await _subscribed(conn):
+    subscriptions = await _wanting(conn, ev.ORDER_DELETE)
+    if not subscriptions:
         return
     order_id = stored.order["sys_id"]
     resource = (await _render(conn, [stored]))[order_id]
     deleted = ev.Raised(ev.ORDER_DELETE, "Service order deleted", "The service order was deleted.")
-    await _write(conn, [(order_id, deleted, resource)])
+    await _write(conn, subscriptions, [(order_id, deleted, resource)])
 
 
 async def order_cancelled(conn: Connection, order_id: str, state_before: str) -> None:
     """The order's state change, then the cancellation's creation and its move to done (a
     cancel is carried out at once)."""
-    if not await _subscribed(conn):
+    subscriptions = await _wanting(
+        conn, ev.ORDER_STATE_CHANGE, ev.CANCEL_CREATE, ev.CANCEL_STATE_CHANGE
+    )
+    if not subscriptions:
         return
     stored = await orders.get(conn, order_id)
     if stored is None:
@@ -112,6 +137,7 @@ async def order_cancelled(conn: Connection, order_id: str, state_before: str) ->
     accepted = {**cancellation, "state": "accepted"}
     await _write(
         conn,
+        subscriptions,
         [
             (order_id, ev.state_change(state_before, "cancelled"), order),
             (
@@ -142,7 +168,10 @@ async def information_required(
     """Async orders refused by the worker for a field missing or naming nothing known:
     (queue id = order id, payload, error object) each. The order waits in the inbound queue
     for a corrected body and an operator's retry; the event carries what is known of it."""
-    if not entries or not await _subscribed(conn):
+    if not entries:
+        return
+    subscriptions = await _wanting(conn, ev.ORDER_INFORMATION_REQUIRED)
+    if not subscriptions:
         return
     raised = []
     for order_id, payload, error in entries:
@@ -169,4 +198,4 @@ async def information_required(
             field_path=str(detail.get("datapath") or "/"),
         )
         raised.append((order_id, event, resource))
-    await _write(conn, raised)
+    await _write(conn, subscriptions, raised)
