@@ -264,3 +264,12 @@ async def test_only_console_roles_see_pages_and_the_csrf_form_reloads(
     token = await signed_in(demo_client, "agent")
     page = await (await demo_client.get(f"/console/orders/{ORDER_NEW}")).text()
     assert csrf_of(page) == token
+
+
+async def test_the_outbound_page_keeps_its_title_and_shows_events_once(
+    demo_client: TestClient,
+) -> None:
+    await signed_in(demo_client)
+    html = await (await demo_client.get("/console/outbound")).text()
+    assert "<title>Outbound · OrderHub</title>" in html
+    assert html.count('id="events-title"') == 1
