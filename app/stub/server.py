@@ -8,7 +8,7 @@ import json
 import random
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -135,16 +135,29 @@ async def get_config(request: web.Request) -> web.Response:
     return web.json_response(request.app[CONFIG].to_json())
 
 
-async def post_config(request: web.Request) -> web.Response:
-    config = request.app[CONFIG]
+class _Configurable(Protocol):
+    def update(self, body: Any) -> None: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+async def _reconfigure(
+    request: web.Request, target: _Configurable, refused: type[Exception], event: str
+) -> web.Response:
+    """The SOM/TOM side's and the listener's settings change alike: a JSON object of the
+    fields to change, 400 with nothing changed when one is wrong."""
     try:
-        config.update(json.loads(await request.read()))
+        target.update(json.loads(await request.read()))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return _error(400, 22, "Invalid body", "the body is not valid JSON")
-    except ConfigError as exc:
+    except refused as exc:
         return _error(400, 24, "Invalid body field", str(exc))
-    logs.get().info("stub_config_changed", **config.to_json())
-    return web.json_response(config.to_json())
+    logs.get().info(event, **target.to_json())
+    return web.json_response(target.to_json())
+
+
+async def post_config(request: web.Request) -> web.Response:
+    return await _reconfigure(request, request.app[CONFIG], ConfigError, "stub_config_changed")
 
 
 async def get_received(request: web.Request) -> web.Response:
@@ -175,15 +188,9 @@ async def get_listener_config(request: web.Request) -> web.Response:
 
 
 async def post_listener_config(request: web.Request) -> web.Response:
-    listener = request.app[LISTENER]
-    try:
-        listener.update(json.loads(await request.read()))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error(400, 22, "Invalid body", "the body is not valid JSON")
-    except ListenerConfigError as exc:
-        return _error(400, 24, "Invalid body field", str(exc))
-    logs.get().info("stub_listener_config_changed", **listener.to_json())
-    return web.json_response(listener.to_json())
+    return await _reconfigure(
+        request, request.app[LISTENER], ListenerConfigError, "stub_listener_config_changed"
+    )
 
 
 async def health(_request: web.Request) -> web.Response:
