@@ -27,7 +27,7 @@ from tests.helpers.payloads import HQ, ORDERS, add_order, async_example, unique_
 from tests.helpers.polling import wait_for
 from tests.helpers.processes import orderhub
 from tests.helpers.settings import isolated_settings
-from tests.helpers.system import System, running_system
+from tests.helpers.system import System, system_on
 
 CHROMIUM = Path("/usr/bin/chromium")
 WAIT = 60.0
@@ -58,12 +58,7 @@ async def console_settings(
 def system(
     console_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
-    with running_system(
-        console_settings.database_url,
-        console_settings.redis_url,
-        console_settings.orderhub_queue_name,
-        tmp_path_factory.mktemp("console"),
-    ) as running:
+    with system_on(console_settings, tmp_path_factory.mktemp("console")) as running:
         yield running
 
 

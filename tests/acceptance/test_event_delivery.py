@@ -32,7 +32,7 @@ from tests.helpers.payloads import (
 )
 from tests.helpers.polling import wait_for
 from tests.helpers.processes import orderhub, stop
-from tests.helpers.system import System, running_system
+from tests.helpers.system import System, system_on
 from tests.helpers.tcp_proxy import TcpProxy
 from tests.helpers.tmf_schema import assert_matches_definition
 
@@ -50,13 +50,7 @@ def system(
     demo_settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[System]:
     extra = getattr(request, "param", {})
-    with running_system(
-        demo_settings.database_url,
-        demo_settings.redis_url,
-        demo_settings.orderhub_queue_name,
-        tmp_path,
-        **{**FAST_RETRIES, **extra},
-    ) as running:
+    with system_on(demo_settings, tmp_path, **{**FAST_RETRIES, **extra}) as running:
         yield running
 
 

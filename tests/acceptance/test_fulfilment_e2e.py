@@ -10,17 +10,12 @@ import pytest
 from app.settings import Settings
 from tests.helpers.payloads import ORDERS, example
 from tests.helpers.polling import wait_for
-from tests.helpers.system import System, running_system
+from tests.helpers.system import System, system_on
 
 
 @pytest.fixture
 def system(demo_settings: Settings, tmp_path: Path) -> Any:
-    with running_system(
-        demo_settings.database_url,
-        demo_settings.redis_url,
-        demo_settings.orderhub_queue_name,
-        tmp_path,
-    ) as running:
+    with system_on(demo_settings, tmp_path) as running:
         yield running
 
 

@@ -17,7 +17,7 @@ from tests.helpers.auth import auth
 from tests.helpers.payloads import ORDERS, OUTBOUND_RESPONSE, async_example, unique_external_id
 from tests.helpers.polling import wait_for
 from tests.helpers.processes import orderhub, request
-from tests.helpers.system import System, running_system
+from tests.helpers.system import System, system_on
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 PARENT = "b7ad6b7169203331"
@@ -26,12 +26,7 @@ WAIT = 60.0
 
 @pytest.fixture
 def system(demo_settings: Settings, tmp_path: Path) -> Any:
-    with running_system(
-        demo_settings.database_url,
-        demo_settings.redis_url,
-        demo_settings.orderhub_queue_name,
-        tmp_path,
-    ) as running:
+    with system_on(demo_settings, tmp_path) as running:
         yield running
 
 

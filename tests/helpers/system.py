@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
 from app.cli.embedded import free_port
+from app.settings import Settings
 from tests.helpers.auth import TEST_USERS, auth
 from tests.helpers.polling import wait_for
 from tests.helpers.processes import Response, answers, request, start, stop, wait_ready
@@ -78,3 +79,10 @@ def running_system(
     finally:
         for process in [*system.workers, *processes]:
             stop(process)
+
+
+def system_on(settings: Settings, log_dir: Path, **extra: str) -> AbstractContextManager[System]:
+    """running_system on a test's own database, Redis and queue name."""
+    return running_system(
+        settings.database_url, settings.redis_url, settings.orderhub_queue_name, log_dir, **extra
+    )
