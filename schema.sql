@@ -631,8 +631,10 @@ CREATE TABLE order_event (
     order_id   text NOT NULL,  -- no foreign key: a delete event outlives its order
     event_type text NOT NULL,
     body       jsonb NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    targets    text[]  -- the subscriptions it is for, until an event worker fans it out
 );
+CREATE INDEX order_event_unfanned ON order_event (seq) WHERE targets IS NOT NULL;
 
 CREATE TABLE event_delivery (
     subscription     text NOT NULL REFERENCES hub_subscription (id) ON DELETE CASCADE,
@@ -641,7 +643,7 @@ CREATE TABLE event_delivery (
     state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'dead')),
     attempts         integer NOT NULL DEFAULT 0,
     last_error       text,
-    enqueued_at      timestamptz,  -- NULL: no job asked for yet
+    enqueued_at      timestamptz,  -- unused (app/store/migrations/0009_event_dispatch.sql)
     first_attempt_at timestamptz,
     next_attempt_at  timestamptz,
     leased_until     timestamptz,
@@ -652,11 +654,6 @@ CREATE TABLE event_delivery (
 -- A lane is one subscription's events of one order, delivered in sequence.
 CREATE INDEX event_delivery_lane ON event_delivery (subscription, order_id, event_seq)
     WHERE state = 'pending';
--- A subscription's deliveries due, oldest first.
-CREATE INDEX event_delivery_due ON event_delivery (subscription, event_seq)
-    WHERE state = 'pending';
-CREATE INDEX event_delivery_unenqueued ON event_delivery (created_at)
-    WHERE state = 'pending' AND enqueued_at IS NULL;
 CREATE INDEX event_delivery_dead ON event_delivery (updated_at DESC)
     WHERE state = 'dead';
 CREATE INDEX event_delivery_event ON event_delivery (event_seq);

@@ -112,6 +112,16 @@ def _log_level(raw: str) -> str:
 STUB_MODES = ("normal", "fail", "slow", "refuse")
 
 
+WORKER_JOBS = ("all", "orders", "events")
+
+
+def _worker_jobs(raw: str) -> str:
+    jobs = raw.strip().lower()
+    if jobs not in WORKER_JOBS:
+        raise ValueError(f"must be one of {', '.join(WORKER_JOBS)}")
+    return jobs
+
+
 def _stub_mode(raw: str) -> str:
     lowered = raw.strip().lower()
     if lowered not in STUB_MODES:
@@ -235,6 +245,15 @@ SETTINGS: tuple[Setting, ...] = (
         "orderhub:queue",
         str,
         "Redis key of the job queue (lets several installations share one Redis).",
+    ),
+    Setting(
+        "ORDERHUB_WORKER_JOBS",
+        "all",
+        _worker_jobs,
+        "What `orderhub worker` does: all (order work and event delivery, on the job queue), "
+        "orders (order work only) or events (event delivery only, on a queue of its own, the "
+        "job queue's key with :events). Run either all workers, or orders and events workers "
+        "side by side, so that deliveries never take order intake's CPU (docs/operations.md).",
     ),
     Setting(
         "ORDERHUB_STATEMENT_TIMEOUT_SECONDS",
@@ -500,6 +519,7 @@ class Settings:
     orderhub_sweep_after_seconds: float
     orderhub_processed_retention_days: int
     orderhub_queue_name: str
+    orderhub_worker_jobs: str
     orderhub_statement_timeout_seconds: float
     orderhub_lock_timeout_seconds: float
     orderhub_body_timeout_seconds: float

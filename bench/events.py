@@ -42,6 +42,11 @@ from bench.stats import summary
 HUB = "/tmf-api/serviceOrdering/v4/hub"
 ORDERS = "/api/sn_tmf_api/order/serviceOrder"
 WORKERS = 2
+EVENT_WORKERS = 2
+# The event workers and the listener run at the lowest CPU priority: on one machine this
+# stands for what a deployment gives them, CPU of their own (the listener is the subscriber's
+# machine), so that they take only what order intake leaves (docs/operations.md).
+EVENTS_NICE = 19
 SUBSCRIBERS = (1, 10)
 POST_CONCURRENCY = 8
 WAIT_SECONDS = 120.0
@@ -72,7 +77,7 @@ class Listener:
 
     async def start(self) -> None:
         env = {**self.bench.procs.env, "STUB_PORT": str(self.port), "STUB_CALLBACK_URL": ""}
-        self.process = self.bench.procs.start("events-stub", "stub", env=env)
+        self.process = self.bench.procs.start("events-stub", "stub", env=env, nice=EVENTS_NICE)
         deadline = time.monotonic() + 30
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
@@ -173,7 +178,7 @@ async def delivery_rate(bench: Bench, listener: Listener, subscribers: int) -> d
         await listener.forget()
         made = await create_orders(bench, orders, f"r{subscribers}")
         say(f"events: {made} orders made, {made * subscribers:,} deliveries pending; workers start")
-        await stack.start_workers(WORKERS)
+        await stack.start_workers(EVENT_WORKERS, "events", jobs="events", nice=EVENTS_NICE)
         got = await listener.until(made * subscribers)
         await unsubscribe(bench, ids)
     times = sorted(_at(e["receivedAt"]) for e in got)
@@ -196,7 +201,7 @@ async def delivery_rate(bench: Bench, listener: Listener, subscribers: int) -> d
 async def commit_to_receipt(bench: Bench, listener: Listener, subscribers: int) -> dict[str, Any]:
     k = knobs()
     count = k["rate"] * k["seconds"]
-    async with running(bench, f"events-delay{subscribers}", WORKERS):
+    async with running(bench, f"events-delay{subscribers}", WORKERS, EVENT_WORKERS, EVENTS_NICE):
         ids = await subscribe(bench, listener, subscribers)
         await listener.forget()
         made = await create_orders(bench, count, f"d{subscribers}", rate=k["rate"])
@@ -236,7 +241,7 @@ async def intake(
 ) -> dict[str, Any]:
     await clear_queue(bench.conn, bench.servers)
     name = f"events-intake{subscribers}{'-none-wanted' if query else ''}"
-    async with running(bench, name, WORKERS) as stack:
+    async with running(bench, name, WORKERS, EVENT_WORKERS, EVENTS_NICE) as stack:
         ids = await subscribe(bench, listener, subscribers, query)
 
         async def tick(elapsed: float) -> None:
@@ -297,7 +302,7 @@ def events_rows(result: dict[str, Any]) -> list[Row]:
                 f"events/s to {r['subscribers']} subscriber(s)",
                 fmt(r["events_per_s"], 1),
                 f"{fmt(r['delivered'])} of {fmt(r['orders'] * r['subscribers'])} delivered "
-                f"in {r['seconds']:.1f} s, {WORKERS} workers",
+                f"in {r['seconds']:.1f} s, {EVENT_WORKERS} event workers",
             )
         )
     for r in result["delay"]:

@@ -89,6 +89,15 @@ def servers(workdir: Path, run_id: str) -> Iterator[Servers]:
             asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
 
+def lower_priority(nice: int) -> None:
+    """In the new process, before it runs: `nice -n`, and the same for its scheduling group.
+    Linux with autogroup weighs sessions against each other first, and each process here is a
+    session of its own (start_new_session), so a plain nice would count only inside it."""
+    os.nice(nice)
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(str(nice))
+
+
 class Processes:
     """OrderHub processes this run started; each is stopped by its own pid."""
 
@@ -98,12 +107,14 @@ class Processes:
         self.running: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, name: str, *args: str, env: dict[str, str] | None = None
+        self, name: str, *args: str, env: dict[str, str] | None = None, nice: int = 0
     ) -> subprocess.Popen[bytes]:
+        """`nice` above 0: the process runs at that lower CPU priority (see lower_priority)."""
         log = self.log_dir / f"{name}.log"
         with log.open("ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", CLI_MODULE, *args],
+                preexec_fn=(lambda: lower_priority(nice)) if nice else None,
                 cwd=REPO_ROOT,
                 env=self.env if env is None else env,
                 stdin=subprocess.DEVNULL,

@@ -124,10 +124,15 @@ class Stack:
         self.processes["api"] = api
         await wait_ready(self.bench.base_url, api, self.bench.procs)
 
-    async def start_workers(self, count: int, prefix: str = "worker") -> None:
-        say(f"{self.phase}: starting {count} orderhub worker(s)")
+    async def start_workers(
+        self, count: int, prefix: str = "worker", jobs: str = "all", nice: int = 0
+    ) -> None:
+        """`jobs` as `orderhub worker --jobs`; `nice` as in Processes.start."""
+        say(f"{self.phase}: starting {count} orderhub worker(s), --jobs {jobs}")
         started = {
-            f"{prefix}{n}": self.bench.procs.start(f"{self.phase}-{prefix}{n}", "worker")
+            f"{prefix}{n}": self.bench.procs.start(
+                f"{self.phase}-{prefix}{n}", "worker", "--jobs", jobs, nice=nice
+            )
             for n in range(1, count + 1)
         }
         self.processes.update(started)
@@ -144,14 +149,19 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running(bench: Bench, phase: str, workers: int) -> AsyncIterator[Stack]:
+async def running(
+    bench: Bench, phase: str, workers: int, event_workers: int = 0, event_nice: int = 0
+) -> AsyncIterator[Stack]:
     """The API and `workers` workers; warm-up POSTs answered 202 and, with workers,
-    processed. Everything is stopped on the way out."""
+    processed. With `event_workers`, the workers do order work only and that many more
+    deliver events, at `event_nice`. Everything is stopped on the way out."""
     stack = Stack(bench, phase)
     try:
         await stack.start_api()
         if workers:
-            await stack.start_workers(workers)
+            await stack.start_workers(workers, jobs="orders" if event_workers else "all")
+        if event_workers:
+            await stack.start_workers(event_workers, "events", jobs="events", nice=event_nice)
         await warm_up(
             bench.base_url, seed_body(), f"{bench.run_id}-{phase}", bench.config.api_processes
         )

@@ -1,7 +1,15 @@
-"""Delivering events to hub subscribers: a job per subscriber, the dispatcher that asks for
-those jobs when events are committed, and the sweeper.
+"""Delivering events to hub subscribers: the dispatcher that fans events out into deliveries
+and asks for jobs, a job per subscriber, and the sweeper.
 
-The deliveries were written by the transaction that raised the events; a job only sends them.
+The dispatcher, woken by the NOTIFY of a commit that raised events, fans them out into
+deliveries (app/store/deliveries.py) and asks for one job per subscriber that got some (the
+fan-out's own NOTIFY names them to every event worker), under the subscriber's own job id:
+while that job is queued or running a second is not queued, and the running job takes the new
+deliveries itself (it looks for more before it ends, and asks for a job again if any came due
+after its last look). The sweeper, every SWEEP_INTERVAL, fans out what is left and asks the
+database which subscribers have a delivery due and not leased, and asks for their jobs the
+same way: it finds what a lost notification, a lost job or a killed worker left.
+
 A subscriber's job works its lanes (one lane: its events of one order) side by side, each
 lane's oldest delivery first and one at a time under a lease, so the subscriber gets the
 events of one order in the order they happened, and those of many orders at once. A job may
@@ -43,8 +51,8 @@ from app.store.deliveries import CHANNEL
 from app.store.hub import Target
 
 log = logs.get("orderhub.worker.events")
-DISPATCH_BATCH = 1000
-SWEEP_BATCH = 1000
+# Events one fan-out statement turns into deliveries.
+FAN_OUT_BATCH = 1000
 # Between two sweeps, and the longest a dispatcher sleeps without a notification.
 SWEEP_INTERVAL = 2.0
 # After a dispatch, before the next: commits close together share one round of jobs.
@@ -85,18 +93,28 @@ def retry_policy(ctx: dict[str, Any]) -> RetryPolicy:
     )
 
 
-async def enqueue(redis: Any, subscriptions: list[str], *, defer: float | None = None) -> int:
-    """A job id of its own each time: a job of the subscriber still finishing must not
-    swallow the request for deliveries committed after its last look."""
-    await asyncio.gather(
+def job_id(subscription: str) -> str:
+    return f"deliver:{subscription}"
+
+
+async def enqueue(
+    redis: Any, subscriptions: list[str], *, defer: float | None = None, own: bool = False
+) -> int:
+    """`own`: a job id of its own, for a job asking for its successor (under the subscriber's
+    id the running job itself would swallow the request); else the subscriber's id, so that
+    requests while its job waits or runs make no second one. Returns the jobs queued."""
+    queued = await asyncio.gather(
         *(
             redis.enqueue_job(
-                DELIVER_EVENTS, s, _job_id=f"deliver:{s}:{uuid4().hex[:12]}", _defer_by=defer
+                DELIVER_EVENTS,
+                s,
+                _job_id=f"{job_id(s)}:{uuid4().hex[:12]}" if own else job_id(s),
+                _defer_by=defer,
             )
             for s in subscriptions
         )
     )
-    return len(subscriptions)
+    return sum(job is not None for job in queued)
 
 
 async def _post(ctx: dict[str, Any], attempt: Attempt) -> tuple[int | None, str]:
@@ -122,7 +140,6 @@ async def deliver_events(ctx: dict[str, Any], subscription: str) -> str:
     if sum(_ACTIVE.values()) >= MAX_SUBSCRIBER_JOBS:
         raise Retry(defer=random.uniform(TURN_WAIT_SECONDS / 2, TURN_WAIT_SECONDS))
     _ACTIVE[subscription] += 1
-    began = time.monotonic()
     try:
         outcome = await _deliver(ctx, subscription)
     except Retry:
@@ -136,11 +153,10 @@ async def deliver_events(ctx: dict[str, Any], subscription: str) -> str:
     finally:
         _ACTIVE[subscription] -= 1
     if outcome == "done":
-        # Deliveries dispatched while this job ran, whose own job stepped back as "busy".
+        # Deliveries committed after the last look, whose request this running job swallowed.
         async with ctx["pool"].acquire() as conn:
-            since = time.monotonic() - began + 1.0
-            if await delivery_service.has_due(conn, subscription, since):
-                await enqueue(ctx["redis"], [subscription])
+            if await delivery_service.has_due(conn, subscription):
+                await enqueue(ctx["redis"], [subscription], own=True)
     return outcome
 
 
@@ -244,10 +260,10 @@ async def _deliver(ctx: dict[str, Any], subscription: str) -> str:
     if run.suspended:
         return "suspended"
     if run.retry_in is not None:
-        await enqueue(ctx["redis"], [subscription], defer=run.retry_in)
+        await enqueue(ctx["redis"], [subscription], defer=run.retry_in, own=True)
     if run.tripped or time.monotonic() > run.deadline:
         _, wait = circuit.status()
-        await enqueue(ctx["redis"], [subscription], defer=wait or None)
+        await enqueue(ctx["redis"], [subscription], defer=wait or None, own=True)
         return "handed over"
     return "done"
 
@@ -257,36 +273,57 @@ def _count(outcome: str) -> None:
     metrics.EVENT_DELIVERIES.labels(outcome).inc()
 
 
-async def dispatch(ctx: dict[str, Any]) -> int:
-    """Jobs for the subscribers of deliveries committed since the last look."""
-    enqueued = 0
+async def fan_out(ctx: dict[str, Any]) -> list[str]:
+    """Every event waiting to be fanned out, batch by batch; the subscriptions that got
+    deliveries (none when another worker is at it: it does the same)."""
+    got: set[str] = set()
     while True:
         async with ctx["pool"].acquire() as conn:
-            subscriptions = await deliveries.claim_unenqueued(conn, DISPATCH_BATCH)
-        if not subscriptions:
-            return enqueued
-        enqueued += await enqueue(ctx["redis"], subscriptions)
+            done = await deliveries.fan_out(conn, FAN_OUT_BATCH)
+        if done is None:
+            return sorted(got)
+        got.update(done.subscriptions)
+        if done.events < FAN_OUT_BATCH:
+            return sorted(got)
 
 
 async def sweep_events(ctx: dict[str, Any]) -> int:
-    """Jobs again for subscribers with a lane whose head is due and whose job was lost (Redis
-    flushed, a worker killed mid-POST: its lease runs out)."""
-    settings = ctx["settings"]
+    """Events left unfanned, and jobs for the subscribers with a delivery due and not leased."""
+    await fan_out(ctx)
     async with ctx["pool"].acquire() as conn:
-        found = await deliveries.lost(
-            conn, older_than=settings.orderhub_sweep_after_seconds, limit=SWEEP_BATCH
-        )
-    if not found:
-        return 0
-    await enqueue(ctx["redis"], found)
-    log.info("events_swept", subscriptions=len(found))
-    return len(found)
+        found = await deliveries.due_subscriptions(conn)
+    queued = await enqueue(ctx["redis"], found) if found else 0
+    if queued:
+        log.info("events_swept", subscriptions=queued)
+    return queued
 
 
-async def _listen(ctx: dict[str, Any], wake: asyncio.Event) -> asyncpg.Connection[Any] | None:
+class Notified:
+    """What the NOTIFYs since the last look said: events raised (an empty payload), and
+    subscriptions that got deliveries."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self.subscriptions: set[str] = set()
+        self.wake = asyncio.Event()
+
+    def __call__(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        named = [s for s in str(payload).split(",") if s]
+        self.subscriptions.update(named)
+        self.raised |= not named
+        self.wake.set()
+
+    def take(self) -> tuple[bool, list[str]]:
+        taken = self.raised, sorted(self.subscriptions)
+        self.raised, self.subscriptions = False, set()
+        self.wake.clear()
+        return taken
+
+
+async def _listen(ctx: dict[str, Any], notified: Notified) -> asyncpg.Connection[Any] | None:
     try:
         conn = await db.connect(ctx["settings"].database_url, connect_timeout=5)
-        await conn.add_listener(CHANNEL, lambda *_: wake.set())
+        await conn.add_listener(CHANNEL, notified)
     except Exception as exc:
         log.warning("events_listen_failed", error=repr(exc))
         return None
@@ -294,18 +331,23 @@ async def _listen(ctx: dict[str, Any], wake: asyncio.Event) -> asyncpg.Connectio
 
 
 async def keep_dispatching(ctx: dict[str, Any]) -> None:
-    """A task of each worker beside arq's job loop: woken by the NOTIFY of a commit that wrote
-    deliveries (a hint: without one it looks every SWEEP_INTERVAL anyway), it asks for the
-    lanes' jobs; every SWEEP_INTERVAL it also sweeps."""
-    wake = asyncio.Event()
+    """A task of each event worker beside arq's job loop: woken by the NOTIFY of a commit that
+    raised events or fanned them out (a hint: without one it sweeps every SWEEP_INTERVAL
+    anyway), it fans out and asks for the subscribers' jobs; every SWEEP_INTERVAL it also
+    sweeps."""
+    notified = Notified()
     listener: asyncpg.Connection[Any] | None = None
     next_sweep = 0.0
     try:
         while True:
             if listener is None or listener.is_closed():
-                listener = await _listen(ctx, wake)
+                listener = await _listen(ctx, notified)
             try:
-                if await dispatch(ctx):
+                raised, subscriptions = notified.take()
+                if raised:
+                    subscriptions = sorted({*subscriptions, *await fan_out(ctx)})
+                if subscriptions:
+                    await enqueue(ctx["redis"], subscriptions)
                     await asyncio.sleep(DISPATCH_PAUSE)
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + SWEEP_INTERVAL
@@ -316,8 +358,7 @@ async def keep_dispatching(ctx: dict[str, Any]) -> None:
             timeout = SWEEP_INTERVAL if listener is not None else RECONNECT_SECONDS
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
-                    await wake.wait()
-            wake.clear()
+                    await notified.wake.wait()
     finally:
         if listener is not None:
             with contextlib.suppress(Exception):

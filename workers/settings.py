@@ -10,7 +10,8 @@ import aiohttp
 import structlog
 from arq import cron, func
 from arq.connections import RedisSettings
-from arq.worker import Worker
+from arq.cron import CronJob
+from arq.worker import Function, Worker
 
 from app import logs
 from app.redis_address import is_sentinel, parse_sentinel
@@ -20,6 +21,7 @@ from app.services.jobs import (
     PROCESS_INBOUND,
     SEND_OUTBOUND,
     deserialize,
+    events_queue,
     serialize,
 )
 from app.settings import Settings
@@ -56,17 +58,84 @@ def redis_settings(url: str) -> RedisSettings:
     )
 
 
+def _functions(settings: Settings, *, orders: bool, delivers: bool) -> list[Function]:
+    functions: list[Function] = []
+    if orders:
+        functions += [
+            func(
+                counted(process_inbound, PROCESS_INBOUND),
+                name=PROCESS_INBOUND,
+                max_tries=1000,
+                timeout=30,
+            ),
+            func(
+                counted(send_outbound, SEND_OUTBOUND),
+                name=SEND_OUTBOUND,
+                max_tries=SEND_MAX_TRIES,
+                timeout=settings.orderhub_outbound_timeout_seconds + 10,
+            ),
+        ]
+    if delivers:
+        functions.append(
+            func(
+                counted(deliver_events, DELIVER_EVENTS),
+                name=DELIVER_EVENTS,
+                max_tries=DELIVER_MAX_TRIES,
+                # The lane's budget, then one more POST and its bookkeeping.
+                timeout=settings.orderhub_event_timeout_seconds + 20,
+            )
+        )
+    return functions
+
+
+def _cron_jobs(*, orders: bool) -> list[CronJob]:
+    """The heartbeat in every worker; the order side's sweeps and purges in order workers."""
+    cron_jobs = [cron(counted(heartbeat), second={0, 10, 20, 30, 40, 50}, run_at_startup=False)]
+    if orders:
+        cron_jobs += [
+            cron(
+                counted(skipped_while_unavailable(purge_claims)),
+                minute={7, 37},
+                second=0,
+                run_at_startup=False,
+            ),
+            cron(
+                counted(skipped_while_unavailable(sweep_outbound)),
+                second=set(range(2, 60, 5)),
+                run_at_startup=True,
+                unique=False,
+                timeout=20,
+            ),
+        ]
+    return cron_jobs
+
+
 def create_worker(
-    settings: Settings, *, burst: bool = False, handle_signals: bool = True
+    settings: Settings,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    jobs: str | None = None,
 ) -> Worker:
     """Built from settings at run time rather than a module-level class, so env is read once.
 
-    `handle_signals` false leaves SIGINT and SIGTERM to the process: a worker run inside
-    another program's event loop (the tests') must not keep its handlers there after it."""
+    `jobs` (else ORDERHUB_WORKER_JOBS): "orders" does order work, "events" delivers events
+    from a queue of its own, "all" both from the job queue. Split, deliveries run in processes
+    the host can give a CPU share of their own, apart from order intake's. `handle_signals`
+    false leaves SIGINT and SIGTERM to the process: a worker run inside another program's
+    event loop (the tests') must not keep its handlers there after it."""
+    jobs = jobs or settings.orderhub_worker_jobs
+    orders, delivers = jobs in ("all", "orders"), jobs in ("all", "events")
+    queue_name = (
+        events_queue(settings.orderhub_queue_name)
+        if jobs == "events"
+        else settings.orderhub_queue_name
+    )
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         events.configure(settings)
+        # The job queue's key, under which every worker reports itself whatever its jobs.
         ctx["queue_name"] = settings.orderhub_queue_name
         ctx["pool"] = await db.create_pool(
             settings.database_url,
@@ -87,17 +156,18 @@ def create_worker(
             ctx["metrics_endpoint"] = endpoint
             log.info("worker_metrics_listening", url=url)
         await heartbeat(ctx)
-        if burst:
+        if burst and orders:
             # A burst worker stops once the queue is empty: entries whose trigger was lost are
             # handed back before it first looks.
             await skipped_while_unavailable(sweep_inbound)(ctx)
-        else:
+        elif orders:
             ctx["inbound_sweeper"] = asyncio.create_task(keep_sweeping(ctx))
+        if delivers and not burst:
             # Not in a burst worker: one delivery retried later would keep it from stopping;
             # the long-running workers deliver what it raised.
             ctx["event_dispatcher"] = asyncio.create_task(keep_dispatching(ctx))
         ctx["event_posts"] = asyncio.Semaphore(MAX_POSTS)
-        log.info("worker_started", queue=settings.orderhub_queue_name)
+        log.info("worker_started", queue=queue_name, jobs=jobs)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         for task in ("inbound_sweeper", "event_dispatcher"):
@@ -122,46 +192,11 @@ def create_worker(
         structlog.contextvars.unbind_contextvars("job_id")
 
     return StoppingWorker(
-        functions=[
-            func(
-                counted(process_inbound, PROCESS_INBOUND),
-                name=PROCESS_INBOUND,
-                max_tries=1000,
-                timeout=30,
-            ),
-            func(
-                counted(send_outbound, SEND_OUTBOUND),
-                name=SEND_OUTBOUND,
-                max_tries=SEND_MAX_TRIES,
-                timeout=settings.orderhub_outbound_timeout_seconds + 10,
-            ),
-            func(
-                counted(deliver_events, DELIVER_EVENTS),
-                name=DELIVER_EVENTS,
-                max_tries=DELIVER_MAX_TRIES,
-                # The lane's budget, then one more POST and its bookkeeping.
-                timeout=settings.orderhub_event_timeout_seconds + 20,
-            ),
-        ],
-        cron_jobs=[
-            cron(counted(heartbeat), second={0, 10, 20, 30, 40, 50}, run_at_startup=False),
-            cron(
-                counted(skipped_while_unavailable(purge_claims)),
-                minute={7, 37},
-                second=0,
-                run_at_startup=False,
-            ),
-            cron(
-                counted(skipped_while_unavailable(sweep_outbound)),
-                second=set(range(2, 60, 5)),
-                run_at_startup=True,
-                unique=False,
-                timeout=20,
-            ),
-        ],
+        functions=_functions(settings, orders=orders, delivers=delivers),
+        cron_jobs=_cron_jobs(orders=orders),
         keep_result=0,
         redis_settings=redis_settings(settings.redis_url),
-        queue_name=settings.orderhub_queue_name,
+        queue_name=queue_name,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         on_job_start=on_job_start,

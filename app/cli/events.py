@@ -11,19 +11,28 @@ from app.cli.database import with_connection
 from app.services.hub import replay
 from app.settings import Settings
 from app.store import deliveries, hub
+from app.store.db import Connection
 
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+async def _listed(conn: Connection) -> tuple[list[dict[str, Any]], dict[str, tuple[int, float]]]:
+    return await hub.all_subscriptions(conn), await deliveries.pending_by_subscription(conn)
+
+
 def _subscriptions(settings: Settings, _args: argparse.Namespace) -> int:
-    rows = with_connection(settings, hub.all_subscriptions)
-    print(f"{'ID':<32}  {'STATE':<9}  {'OWNER':<16}  CALLBACK  QUERY")
+    """PENDING and BEHIND: deliveries waiting, and how long the oldest has waited."""
+    rows, pending = with_connection(settings, _listed)
+    print(
+        f"{'ID':<32}  {'STATE':<9}  {'OWNER':<16}  {'PENDING':>8}  {'BEHIND':>8}  CALLBACK  QUERY"
+    )
     for row in rows:
+        count, behind = pending.get(row["id"], (0, 0.0))
         print(
-            f"{row['id']:<32}  {row['state']:<9}  {row['owner']:<16}  {row['callback']}  "
-            f"{row['query']}"
+            f"{row['id']:<32}  {row['state']:<9}  {row['owner']:<16}  {count:>8}  "
+            f"{behind:>7.0f}s  {row['callback']}  {row['query']}"
         )
     return 0
 

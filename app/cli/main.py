@@ -21,7 +21,7 @@ from app.domain.catalog import CatalogError
 from app.domain.catalog_file import parse_catalog
 from app.domain.passwords import hash_password
 from app.domain.roles import ALL_ROLES, CONSOLE_ROLES, INTEGRATOR, ROLE_PURPOSES
-from app.settings import SETTINGS, Settings, SettingsError, deprecations
+from app.settings import SETTINGS, WORKER_JOBS, Settings, SettingsError, deprecations
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -96,7 +96,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
     settings.require_servers()
     logs.configure(settings.orderhub_log_level, process="worker", fmt=settings.orderhub_log_format)
-    create_worker(settings, burst=args.burst).run()
+    create_worker(settings, burst=args.burst, jobs=args.jobs).run()
     return 0
 
 
@@ -272,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--burst",
         action="store_true",
         help="exit once the queue is empty instead of waiting for more jobs",
+    )
+    worker.add_argument(
+        "--jobs",
+        choices=WORKER_JOBS,
+        help="all (order work and event delivery), orders or events; "
+        "ORDERHUB_WORKER_JOBS when not given (docs/operations.md)",
     )
     command(
         "stub",

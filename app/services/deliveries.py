@@ -84,5 +84,5 @@ async def due_lanes(conn: Connection, subscription: str, limit: int) -> list[str
     return await deliveries.due_lanes(conn, subscription, limit)
 
 
-async def has_due(conn: Connection, subscription: str, dispatched_within: float) -> bool:
-    return await deliveries.has_due(conn, subscription, dispatched_within)
+async def has_due(conn: Connection, subscription: str) -> bool:
+    return await deliveries.has_due(conn, subscription)

@@ -2,7 +2,8 @@
 when its change does (docs/api.md#event-notifications).
 
 Each event is rendered once, matched against every active subscription's query, and written
-with one delivery per match. With no active subscription nothing is rendered or written.
+with the subscriptions it matched; the event workers write their deliveries. With no active
+subscription nothing is rendered or written.
 """
 
 from __future__ import annotations

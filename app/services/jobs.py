@@ -23,6 +23,11 @@ DELIVER_EVENTS = "deliver_events"
 BATCH_SIZE = 100
 
 
+def events_queue(queue_name: str) -> str:
+    """The queue of event deliveries when workers are split by their jobs (ORDERHUB_WORKER_JOBS)."""
+    return f"{queue_name}:events"
+
+
 def send_job_id(request_id: str) -> str:
     return f"send:{request_id}"
 

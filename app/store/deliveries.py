@@ -1,10 +1,13 @@
 """The order_event and event_delivery tables: the events' outbox.
 
-Events and their deliveries are written by the transaction of the change that raised them,
-with a NOTIFY that wakes the workers' dispatchers on commit (a hint only: a sweep finds what a
-lost notification or a lost job left). A lane is one subscription's deliveries of one order;
-only its oldest pending delivery (its head) is ever sent, under a lease, so events of one order
-reach a subscriber in the order they were raised. A delivered row is deleted.
+Events are written by the transaction of the change that raised them, each with the
+subscriptions it is for (`targets`), and a NOTIFY that wakes the event workers on commit. An
+event worker fans them out: one delivery row per event and subscription, written in event
+order, then `targets` cleared; that commit's NOTIFY names the subscriptions that got
+deliveries. (Both NOTIFYs are hints: a sweep finds what a lost one or a lost job left.) A lane
+is one subscription's deliveries of one order; only its oldest pending delivery (its head) is
+ever sent, under a lease, so events of one order reach a subscriber in the order they were
+raised. A delivered row is deleted.
 """
 
 from __future__ import annotations
@@ -17,42 +20,47 @@ from app.store.db import Connection
 CHANNEL = "orderhub_events"
 Lane = tuple[str, str]  # (subscription, order id)
 
+# Targets travel comma-joined: unnest cannot return arrays from an array of arrays.
 INSERT_EVENTS = """
-INSERT INTO order_event (event_id, order_id, event_type, body)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
-RETURNING seq, event_id
+INSERT INTO order_event (event_id, order_id, event_type, body, targets)
+SELECT i, o, t, b, string_to_array(s, ',')
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[]) AS u(i, o, t, b, s)
 """
-INSERT_DELIVERIES = """
-INSERT INTO event_delivery (subscription, event_seq, order_id)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
-"""
-NOTIFY = "SELECT pg_notify($1, '')"
-CLAIM_UNENQUEUED = """
-UPDATE event_delivery d SET enqueued_at = clock_timestamp()
-  FROM (SELECT subscription, event_seq FROM event_delivery
-         WHERE state = 'pending' AND enqueued_at IS NULL
-         ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED) c
- WHERE d.subscription = c.subscription AND d.event_seq = c.event_seq
-RETURNING d.subscription, d.order_id
-"""
-SWEEP_LOCK = "SELECT pg_try_advisory_xact_lock(7411644)"
-# Heads of lanes that are due, not leased, and whose last trigger is older than the threshold.
-LOST_HEADS = """
-WITH heads AS (
-    SELECT DISTINCT ON (subscription, order_id) subscription, event_seq, order_id,
-           enqueued_at, next_attempt_at, leased_until
-      FROM event_delivery WHERE state = 'pending'
-     ORDER BY subscription, order_id, event_seq
+FAN_OUT_LOCK = "SELECT pg_try_advisory_xact_lock(7411645)"
+# One fan-out at a time, oldest events first: an order's later event is never fanned out
+# before its earlier one (which committed before the later was raised). Subscriptions deleted
+# or suspended since the event was raised get no delivery.
+FAN_OUT = """
+WITH claimed AS (
+    SELECT seq, order_id, targets, created_at FROM order_event
+     WHERE targets IS NOT NULL ORDER BY seq LIMIT $1 FOR UPDATE
+), cleared AS (
+    UPDATE order_event e SET targets = NULL FROM claimed c WHERE e.seq = c.seq
+), written AS (
+    INSERT INTO event_delivery (subscription, event_seq, order_id, created_at)
+    SELECT t.subscription, c.seq, c.order_id, c.created_at
+      FROM claimed c CROSS JOIN LATERAL unnest(c.targets) AS t(subscription)
+      JOIN hub_subscription s ON s.id = t.subscription AND s.state = 'active'
+    RETURNING subscription
 )
-UPDATE event_delivery d SET enqueued_at = clock_timestamp()
-  FROM (SELECT subscription, event_seq FROM heads
-         WHERE coalesce(leased_until, '-infinity') < clock_timestamp()
-           AND coalesce(greatest(enqueued_at, next_attempt_at), '-infinity')
-               < clock_timestamp() - make_interval(secs => $1)
-         LIMIT $2) h
- WHERE d.subscription = h.subscription AND d.event_seq = h.event_seq
-RETURNING d.subscription, d.order_id
+SELECT (SELECT count(*) FROM claimed) AS events,
+       coalesce((SELECT array_agg(DISTINCT subscription) FROM written), '{}') AS subscriptions
 """
+NOTIFY = "SELECT pg_notify($1, $2)"
+# A NOTIFY's payload is at most 8000 bytes: subscription ids go in chunks of this many.
+NOTIFY_IDS = 100
+DUE = """
+(SELECT 1 FROM event_delivery d
+  WHERE d.subscription = s.id AND d.state = 'pending'
+    AND coalesce(d.next_attempt_at, '-infinity') <= clock_timestamp()
+    AND coalesce(d.leased_until, '-infinity') < clock_timestamp())
+"""
+# Active subscriptions with a delivery that is due and not leased: a job of theirs was lost
+# (Redis flushed, a worker killed mid-POST: its lease ran out) or is yet to run.
+DUE_SUBSCRIPTIONS = f"""
+SELECT s.id FROM hub_subscription s WHERE s.state = 'active' AND EXISTS {DUE} ORDER BY s.id
+"""
+HAS_DUE = f"SELECT EXISTS {DUE} FROM hub_subscription s WHERE s.id = $1"
 DUE_LANES = """
 SELECT DISTINCT order_id FROM (
     SELECT order_id FROM event_delivery
@@ -61,20 +69,13 @@ SELECT DISTINCT order_id FROM (
        AND coalesce(leased_until, '-infinity') < clock_timestamp()
      ORDER BY event_seq LIMIT $2) oldest
 """
-HAS_DUE = """
-SELECT EXISTS (SELECT 1 FROM event_delivery
-                WHERE subscription = $1 AND state = 'pending'
-                  AND enqueued_at > clock_timestamp() - make_interval(secs => $2)
-                  AND coalesce(next_attempt_at, '-infinity') <= clock_timestamp()
-                  AND coalesce(leased_until, '-infinity') < clock_timestamp())
-"""
 HEAD = """
 SELECT d.event_seq, e.event_id, e.body, e.created_at,
        coalesce(d.leased_until > clock_timestamp(), false) AS leased,
        extract(epoch FROM d.next_attempt_at - clock_timestamp())::float8 AS due_in
   FROM event_delivery d JOIN order_event e ON e.seq = d.event_seq
  WHERE d.subscription = $1 AND d.order_id = $2 AND d.state = 'pending'
- ORDER BY d.event_seq LIMIT 1
+ ORDER BY d.subscription, d.order_id, d.event_seq LIMIT 1
  FOR UPDATE OF d
 """
 LEASE = """
@@ -120,16 +121,28 @@ SELECT d.subscription, s.callback, s.owner, s.state AS subscription_state, e.eve
 REPLAY = """
 UPDATE event_delivery d
    SET state = 'pending', attempts = 0, first_attempt_at = NULL, next_attempt_at = NULL,
-       leased_until = NULL, enqueued_at = NULL, updated_at = clock_timestamp()
+       leased_until = NULL, updated_at = clock_timestamp()
   FROM order_event e
  WHERE e.seq = d.event_seq AND d.state = 'dead'
    AND ($1::text IS NULL OR d.subscription = $1) AND ($2::text IS NULL OR e.event_id = $2)
 RETURNING d.subscription
 """
 COUNTS = "SELECT state, count(*) AS n FROM event_delivery GROUP BY state"
+# Events not yet fanned out count for the subscriptions they are for.
+PENDING_BY_SUBSCRIPTION = """
+SELECT subscription, sum(n)::bigint AS pending,
+       extract(epoch FROM clock_timestamp() - min(oldest))::float8 AS oldest_seconds
+  FROM (SELECT subscription, count(*) AS n, min(created_at) AS oldest
+          FROM event_delivery WHERE state = 'pending' GROUP BY subscription
+        UNION ALL
+        SELECT t.subscription, count(*), min(e.created_at)
+          FROM order_event e CROSS JOIN LATERAL unnest(e.targets) AS t(subscription)
+         WHERE e.targets IS NOT NULL GROUP BY t.subscription) waiting
+ GROUP BY subscription
+"""
 PURGE_EVENTS = """
 DELETE FROM order_event e
- WHERE e.created_at < clock_timestamp() - make_interval(secs => $1)
+ WHERE e.created_at < clock_timestamp() - make_interval(secs => $1) AND e.targets IS NULL
    AND NOT EXISTS (SELECT 1 FROM event_delivery d WHERE d.event_seq = e.seq)
 """
 
@@ -143,44 +156,50 @@ class NewEvent:
     subscriptions: list[str]
 
 
-async def insert(conn: Connection, events: list[NewEvent]) -> int:
-    """The events and a delivery per subscription each; returns the deliveries written. The
-    NOTIFY is delivered at commit, and not at all on a rollback."""
+async def insert(conn: Connection, events: list[NewEvent]) -> None:
+    """The events, each with the subscriptions it is for. The NOTIFY is delivered at commit,
+    and not at all on a rollback; PostgreSQL folds a transaction's identical ones into one."""
     if not events:
-        return 0
-    rows = await conn.fetch(
+        return
+    await conn.execute(
         INSERT_EVENTS,
         [e.event_id for e in events],
         [e.order_id for e in events],
         [e.event_type for e in events],
         [e.body for e in events],
+        [",".join(e.subscriptions) for e in events],
     )
-    seqs = {r["event_id"]: r["seq"] for r in rows}
-    lanes = [(s, seqs[e.event_id], e.order_id) for e in events for s in e.subscriptions]
-    if not lanes:
-        return 0
-    await conn.execute(INSERT_DELIVERIES, *map(list, zip(*lanes, strict=True)))
-    await conn.execute(NOTIFY, CHANNEL)
-    return len(lanes)
+    await conn.execute(NOTIFY, CHANNEL, "")
 
 
-def _subscriptions(rows: list[Any]) -> list[str]:
-    return sorted({r["subscription"] for r in rows})
+@dataclass(frozen=True)
+class FannedOut:
+    events: int
+    subscriptions: list[str]  # those that got deliveries
 
 
-async def claim_unenqueued(conn: Connection, limit: int) -> list[str]:
-    """Subscriptions with deliveries no job was asked for yet, marked asked for."""
-    return _subscriptions(await conn.fetch(CLAIM_UNENQUEUED, limit))
-
-
-async def lost(conn: Connection, *, older_than: float, limit: int) -> list[str] | None:
-    """Subscriptions with a lane whose head is due and was last triggered more than
-    `older_than` seconds ago (a job Redis lost, a worker killed); None when another sweeper
-    holds the lock."""
+async def fan_out(conn: Connection, limit: int) -> FannedOut | None:
+    """Up to `limit` events turned into their deliveries, with a NOTIFY naming who got them;
+    None when another fan-out holds the lock."""
     async with conn.transaction():
-        if not await conn.fetchval(SWEEP_LOCK):
+        if not await conn.fetchval(FAN_OUT_LOCK):
             return None
-        return _subscriptions(await conn.fetch(LOST_HEADS, older_than, limit))
+        row = await conn.fetchrow(FAN_OUT, limit)
+        assert row is not None
+        found = FannedOut(row["events"], sorted(row["subscriptions"]))
+        await notify(conn, found.subscriptions)
+    return found
+
+
+async def notify(conn: Connection, subscriptions: list[str]) -> None:
+    """The payload: the subscriptions' ids, comma-separated (none: events to fan out)."""
+    for i in range(0, len(subscriptions), NOTIFY_IDS):
+        await conn.execute(NOTIFY, CHANNEL, ",".join(subscriptions[i : i + NOTIFY_IDS]))
+
+
+async def due_subscriptions(conn: Connection) -> list[str]:
+    """Active subscriptions with a delivery due and not leased."""
+    return [r["id"] for r in await conn.fetch(DUE_SUBSCRIPTIONS)]
 
 
 @dataclass(frozen=True)
@@ -226,10 +245,10 @@ async def due_lanes(conn: Connection, subscription: str, limit: int) -> list[str
     return [r["order_id"] for r in await conn.fetch(DUE_LANES, subscription, limit)]
 
 
-async def has_due(conn: Connection, subscription: str, dispatched_within: float) -> bool:
-    """Whether a delivery dispatched in the last `dispatched_within` seconds is due."""
-    found: bool = await conn.fetchval(HAS_DUE, subscription, dispatched_within)
-    return found
+async def has_due(conn: Connection, subscription: str) -> bool:
+    """Whether the subscription has a delivery due and not leased."""
+    found: bool | None = await conn.fetchval(HAS_DUE, subscription)
+    return bool(found)
 
 
 async def park(conn: Connection, subscription: str, seq: int, error: str) -> None:
@@ -253,9 +272,9 @@ async def replay(
     """Dead deliveries back to pending, as new (and a NOTIFY); the subscriptions they belong
     to, one per delivery."""
     rows = await conn.fetch(REPLAY, subscription, event_id)
-    if rows:
-        await conn.execute(NOTIFY, CHANNEL)
-    return [r["subscription"] for r in rows]
+    found = [r["subscription"] for r in rows]
+    await notify(conn, sorted(set(found)))
+    return found
 
 
 async def counts(conn: Connection) -> dict[str, int]:
@@ -263,6 +282,15 @@ async def counts(conn: Connection) -> dict[str, int]:
     for row in await conn.fetch(COUNTS):
         found[row["state"]] = row["n"]
     return found
+
+
+async def pending_by_subscription(conn: Connection) -> dict[str, tuple[int, float]]:
+    """Per subscription with any: its pending deliveries and the oldest one's age in seconds
+    (how far its deliveries are behind)."""
+    return {
+        r["subscription"]: (r["pending"], r["oldest_seconds"])
+        for r in await conn.fetch(PENDING_BY_SUBSCRIPTION)
+    }
 
 
 async def purge_events(conn: Connection, *, older_than_seconds: float) -> int:

@@ -232,6 +232,29 @@ def test_a_listener_down_for_a_while_then_failing_gets_everything_once_in_order(
         proxy.close()
 
 
+@pytest.mark.parametrize("system", [{"ORDERHUB_WORKER_JOBS": "orders"}], indirect=True)
+def test_split_workers_order_work_in_one_and_every_delivery_in_the_other(system: System) -> None:
+    """`--jobs orders` beside `--jobs events`: the order worker processes orders and raises
+    their events but delivers none; the event worker, on its own queue, delivers them all."""
+    sub = subscribe(system)
+    created = system.call("POST", TMF_ORDERS, body=tmf_add_order()).json()["id"]
+    queued = system.call("POST", f"{ORDERS}?mode=async", body=async_example()).json()
+    wait_for(lambda: order_state(system, queued["orderId"]) != "None", 60, "async order processed")
+    assert accepted(system) == []  # no delivery yet: nobody works the events queue
+    listed = orderhub("events", "subscriptions", env={"DATABASE_URL": system.env["DATABASE_URL"]})
+    assert listed.returncode == 0, listed.stderr
+    (line,) = [row for row in listed.stdout.splitlines() if row.startswith(sub["id"])]
+    assert line.split()[3] == "2"  # PENDING: both orders' create events wait for delivery
+    system.start_worker(jobs="events")
+    wait_for(lambda: len({e["eventId"] for e in accepted(system)}) == 2, 60, "2 events delivered")
+    check_once_and_in_order(system, accepted(system))
+    assert {e["body"]["correlationId"] for e in accepted(system)} == {created, queued["orderId"]}
+    order_log, event_log = (system.log_dir / f"worker{n}.log" for n in (0, 1))
+    assert "event_delivered" not in order_log.read_text()
+    assert event_log.read_text().count("event_delivered") == 2
+    assert "process_inbound" not in event_log.read_text()
+
+
 def test_a_worker_killed_mid_delivery_and_redis_flushed_lose_nothing(system: System) -> None:
     subscribe(system)
     tell_listener(system, mode="slow", slowSeconds=2)

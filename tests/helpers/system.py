@@ -30,11 +30,12 @@ class System:
     def stub_call(self, method: str, path: str, body: Any = None) -> Response:
         return request(method, self.stub + path, json_body=body)
 
-    def start_worker(self, timeout: float = 60) -> Popen[bytes]:
-        """Starts one more worker and returns once it has started (its log says so), so that
-        a test's own waits don't begin while the worker is still importing."""
+    def start_worker(self, timeout: float = 60, jobs: str | None = None) -> Popen[bytes]:
+        """Starts one more worker (`orderhub worker --jobs`, when given) and returns once it
+        has started (its log says so), so that a test's own waits don't begin while the worker
+        is still importing. Its log is worker<n>.log, n counting from 0."""
         log = self.log_dir / f"worker{len(self.workers)}.log"
-        worker = start("worker", env=self.env, log=log)
+        worker = start("worker", *(["--jobs", jobs] if jobs else []), env=self.env, log=log)
         self.workers.append(worker)
 
         def started() -> bool:

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from app.http.app import create_app
 from app.services.outbound import prepare_send, send_failed
 from app.settings import Settings
+from app.store import deliveries
 from app.store.db import create_pool
 from tests.helpers.auth import auth
 from tests.helpers.in_process import app_client, created_and_initiated, one_error_one_done
@@ -59,6 +60,9 @@ async def subscribe(client: TestClient, query: str = "", user: str = "integrator
 
 
 async def delivered_types(db: asyncpg.Connection[Any], subscription: str) -> list[str]:
+    """The subscription's deliveries, once the events raised so far are fanned out (as an
+    event worker does)."""
+    await deliveries.fan_out(db, 1000)
     rows = await db.fetch(
         "SELECT e.event_type FROM event_delivery d JOIN order_event e ON e.seq = d.event_seq"
         " WHERE d.subscription = $1 ORDER BY e.seq",

@@ -54,14 +54,17 @@ def test_api_and_workers_wait_for_the_migration_and_run_two_each() -> None:
     found = services()
     assert found["migrate"]["command"] == ["orderhub", "db", "migrate"]
     assert found["migrate"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
-    for name in ("api", "worker"):
+    for name, replicas in (("api", 2), ("worker", 2), ("events-worker", 1)):
         service = found[name]
         assert service["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
         }, name
-        assert service["deploy"]["replicas"] == 2, name
+        assert service["deploy"]["replicas"] == replicas, name
     assert found["api"]["command"] == ["orderhub", "serve"]
-    assert found["worker"]["command"] == ["orderhub", "worker"]
+    # order work and event delivery split, so that deliveries never take intake's CPU
+    assert found["worker"]["command"] == ["orderhub", "worker", "--jobs", "orders"]
+    assert found["events-worker"]["command"] == ["orderhub", "worker", "--jobs", "events"]
+    assert found["events-worker"]["deploy"]["resources"]["limits"]["cpus"]
     assert found["stub"]["command"] == ["orderhub", "stub"]
 
 

@@ -87,7 +87,7 @@ def test_every_container_has_requests_limits_and_a_locked_down_context() -> None
     user = final_stage(dockerfile(DEPLOY / "Dockerfile"))
     uid = int([i for i in user if i.keyword == "USER"][-1].arguments.split(":")[0])
     workloads = of_kind("Deployment") + of_kind("Job")
-    assert len(workloads) == 3
+    assert len(workloads) == 4
     for workload in workloads:
         name = workload["metadata"]["name"]
         spec = pod_spec(workload)
@@ -168,6 +168,24 @@ def test_each_deployment_has_a_disruption_budget_selecting_it() -> None:
         mine = [b for b in budgets if selects(b["spec"]["selector"], deployment)]
         assert len(mine) == 1, f"{name}: {len(mine)} disruption budgets"
         assert mine[0]["spec"].get("maxUnavailable") == 1 or mine[0]["spec"].get("minAvailable")
+
+
+def test_order_work_and_event_delivery_run_in_deployments_of_their_own() -> None:
+    commands = {
+        name: pod_spec(one("Deployment", name))["containers"][0]["command"]
+        for name in ("orderhub-worker", "orderhub-events-worker")
+    }
+    assert commands == {
+        "orderhub-worker": ["orderhub", "worker", "--jobs", "orders"],
+        "orderhub-events-worker": ["orderhub", "worker", "--jobs", "events"],
+    }
+    api, worker, events = (
+        one("Deployment", name)
+        for name in ("orderhub-api", "orderhub-worker", "orderhub-events-worker")
+    )
+    assert not selects(worker["spec"]["selector"], events)
+    assert not selects(events["spec"]["selector"], worker)
+    assert not selects(api["spec"]["selector"], events)
 
 
 def test_the_workers_get_longer_than_their_jobs_are_given() -> None:
