@@ -15,7 +15,8 @@ from typing import Any
 from app.domain import events as ev
 from app.domain.hub_query import HubQuery, matches, parse_query
 from app.domain.ids import new_sys_id
-from app.domain.stored_order import StoredOrder
+from app.domain.new_order import NewOrder
+from app.domain.stored_order import StoredOrder, as_created
 from app.domain.tmf_rendering import order_href, render_cancellation, render_tmf_order
 from app.settings import Settings
 from app.store import cancellations, hub, orders
@@ -97,16 +98,18 @@ async def order_changed(conn: Connection, order_id: str, raised: list[ev.Raised]
     await _write(conn, subscriptions, [(order_id, r, resource) for r in raised])
 
 
-async def orders_created(conn: Connection, order_ids: list[str]) -> None:
-    if not order_ids:
+async def orders_created(conn: Connection, created: list[NewOrder]) -> None:
+    """Rendered from the orders as built (as_created): nothing just written is read back."""
+    if not created:
         return
     subscriptions = await _wanting(conn, ev.ORDER_CREATE)
     if not subscriptions:
         return
-    rendered = await _render(conn, await orders.load(conn, order_ids))
-    created = ev.Raised(ev.ORDER_CREATE, "Service order created", "A service order was created.")
+    event = ev.Raised(ev.ORDER_CREATE, "Service order created", "A service order was created.")
     await _write(
-        conn, subscriptions, [(i, created, rendered[i]) for i in order_ids if i in rendered]
+        conn,
+        subscriptions,
+        [(o.sys_id, event, render_tmf_order(as_created(o), base_url())) for o in created],
     )
 
 

@@ -137,7 +137,7 @@ async def create_orders(
     else:
         results.update({order.sys_id: None for order in built})
     if not keep_ids:  # orders recorded elsewhere (the catalogue's) were created there
-        await events.orders_created(conn, [o.sys_id for o in built if results[o.sys_id] is None])
+        await events.orders_created(conn, [o for o in built if results[o.sys_id] is None])
     return results
 
 

@@ -11,21 +11,34 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from app.domain.tmf_rendering import render_tmf_order
 from app.http.app import create_app
+from app.services import events
 from app.services.outbound import prepare_send, send_failed
 from app.settings import Settings
-from app.store import deliveries
+from app.store import deliveries, orders
 from app.store.db import create_pool
 from tests.helpers.auth import auth
 from tests.helpers.in_process import app_client, created_and_initiated, one_error_one_done
 from tests.helpers.payloads import (
+    BRANCH,
     CANCEL,
+    EDGE_SPEC,
+    HQ,
+    INV_ACTIVE,
+    LINK_SPEC,
     ORDERS,
+    SDWAN_SPEC,
     TMF,
     TMF_CANCELS,
     TMF_ORDERS,
+    async_example,
+    change_order,
+    item,
+    order_of,
     sn_add_order,
     tmf_add_order,
+    unique_external_id,
 )
 from tests.helpers.tmf_schema import assert_matches_definition
 
@@ -266,3 +279,73 @@ async def test_a_send_failing_for_long_raises_one_jeopardy_event(
     (event,) = await events_of(db, order_id)
     alert = event["event"]["serviceOrder"]["jeopardyAlert"][0]
     assert "still failing after 2 attempt(s): HTTP 503" in alert["message"]
+
+
+REQUIRES = "Requires"
+
+
+def _created() -> list[tuple[str, dict[str, Any]]]:
+    """(path, body) of orders that between them fill every row an order can have."""
+    rich = order_of(
+        item(
+            "add",
+            "1",
+            spec=SDWAN_SPEC,
+            orderRelationship=[
+                {"id": "2", "relationshipType": "HasChild"},
+                {"id": "3", "relationshipType": "HasChild"},
+            ],
+            relatedParty=[
+                {"firstName": "Mike", "lastName": "Hudson", "@referredType": "OrderLineItemContact"}
+            ],
+            externalProductInventory=[
+                {"externalProductInventoryId": "EXT-PI-2"},
+                {"externalProductInventoryId": "EXT-PI-1"},
+            ],
+            place={"id": BRANCH, "@type": "Place"},
+        ),
+        item(
+            "add",
+            "2",
+            spec=EDGE_SPEC,
+            orderRelationship=[{"id": "3", "relationshipType": "Requires"}],
+        ),
+        item("add", "3", spec=LINK_SPEC),
+        note=[
+            {"text": "older", "date": "2024-01-02 03:04:05"},
+            {"text": "newer", "date": "2025-06-07 08:09:10"},
+            {"text": "undated"},
+        ],
+        priority="1",
+        description="every row",
+        category="test",
+        requestedStartDate="2026-01-01 00:00:00",
+    )
+    return [
+        (ORDERS, sn_add_order()),
+        (ORDERS, rich),
+        (ORDERS, {**async_example(), "externalId": unique_external_id()}),
+        (ORDERS, change_order(unique_external_id(), INV_ACTIVE, "Firewall Security", "Basic", HQ)),
+        (TMF_ORDERS, tmf_add_order()),
+    ]
+
+
+async def test_a_creation_event_shows_the_order_exactly_as_a_read_of_it_would(
+    client: TestClient, db: asyncpg.Connection[Any], demo_database_url: str
+) -> None:
+    """Creation events are rendered from the orders as built, not read back: the rendering
+    must equal that of the stored order, row for row."""
+    await subscribe(client, "eventType=ServiceOrderCreateEvent")
+    pool = await create_pool(demo_database_url, max_size=2)
+    try:
+        for path, body in _created():
+            resp = await client.post(path, json=body, headers=auth("integrator"))
+            answer = await resp.json()
+            assert resp.status == 201, answer
+            (event,) = await events_of(db, answer["id"])
+            async with pool.acquire() as conn:
+                stored = await orders.get(conn, answer["id"])
+            assert stored is not None
+            assert event["event"]["serviceOrder"] == render_tmf_order(stored, events.base_url())
+    finally:
+        await pool.close()
