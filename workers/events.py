@@ -31,6 +31,7 @@ import contextlib
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
@@ -51,8 +52,10 @@ from app.store.deliveries import CHANNEL
 from app.store.hub import Target
 
 log = logs.get("orderhub.worker.events")
-# Events one fan-out statement turns into deliveries.
-FAN_OUT_BATCH = 1000
+# Events one fan-out statement turns into deliveries, and the rest after it, in multiples of
+# the time it took.
+FAN_OUT_BATCH = 200
+FAN_OUT_REST = 3.0
 # Between two sweeps, and the longest a dispatcher sleeps without a notification.
 SWEEP_INTERVAL = 2.0
 # After a dispatch, before the next: commits close together share one round of jobs.
@@ -273,23 +276,29 @@ def _count(outcome: str) -> None:
     metrics.EVENT_DELIVERIES.labels(outcome).inc()
 
 
-async def fan_out(ctx: dict[str, Any]) -> list[str]:
-    """Every event waiting to be fanned out, batch by batch; the subscriptions that got
-    deliveries (none when another worker is at it: it does the same)."""
-    got: set[str] = set()
-    while True:
-        async with ctx["pool"].acquire() as conn:
-            done = await deliveries.fan_out(conn, FAN_OUT_BATCH)
-        if done is None:
-            return sorted(got)
-        got.update(done.subscriptions)
-        if done.events < FAN_OUT_BATCH:
-            return sorted(got)
+@dataclass(frozen=True)
+class FanOut:
+    subscriptions: list[str]  # those that got deliveries
+    more: bool  # events are left to fan out
+    rest: float  # seconds to wait before the next batch
+
+
+async def fan_out(ctx: dict[str, Any]) -> FanOut:
+    """One batch of events turned into deliveries (nothing when another worker is at it: it
+    does the same). The rest asked for after it bounds the share of PostgreSQL a burst of
+    events takes from order work to 1 / (1 + FAN_OUT_REST) of a core: fanning out far ahead of
+    what the subscribers are sent buys nothing. It grows when PostgreSQL is busy."""
+    began = time.monotonic()
+    async with ctx["pool"].acquire() as conn:
+        done = await deliveries.fan_out(conn, FAN_OUT_BATCH)
+    rest = (time.monotonic() - began) * FAN_OUT_REST
+    if done is None:
+        return FanOut([], False, rest)
+    return FanOut(done.subscriptions, done.events == FAN_OUT_BATCH, rest)
 
 
 async def sweep_events(ctx: dict[str, Any]) -> int:
-    """Events left unfanned, and jobs for the subscribers with a delivery due and not leased."""
-    await fan_out(ctx)
+    """Jobs for the subscribers with a delivery due and not leased."""
     async with ctx["pool"].acquire() as conn:
         found = await deliveries.due_subscriptions(conn)
     queued = await enqueue(ctx["redis"], found) if found else 0
@@ -338,23 +347,33 @@ async def keep_dispatching(ctx: dict[str, Any]) -> None:
     notified = Notified()
     listener: asyncpg.Connection[Any] | None = None
     next_sweep = 0.0
+    more = False  # events are left to fan out
     try:
         while True:
             if listener is None or listener.is_closed():
                 listener = await _listen(ctx, notified)
+            rest = 0.0
             try:
                 raised, subscriptions = notified.take()
-                if raised:
-                    subscriptions = sorted({*subscriptions, *await fan_out(ctx)})
+                if raised or more:
+                    done = await fan_out(ctx)
+                    subscriptions = sorted({*subscriptions, *done.subscriptions})
+                    more, rest = done.more, done.rest
                 if subscriptions:
                     await enqueue(ctx["redis"], subscriptions)
-                    await asyncio.sleep(DISPATCH_PAUSE)
+                    rest = max(rest, DISPATCH_PAUSE)
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + SWEEP_INTERVAL
                     await sweep_events(ctx)
+                    more = True  # events whose NOTIFY was lost
             except Exception as exc:
                 log.warning("events_dispatch_failed", error=repr(exc))
                 await asyncio.sleep(RECONNECT_SECONDS)
+            if more:
+                await asyncio.sleep(rest)
+                continue
+            if rest:
+                await asyncio.sleep(rest)
             timeout = SWEEP_INTERVAL if listener is not None else RECONNECT_SECONDS
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
