@@ -87,11 +87,16 @@ def _public_url(raw: str) -> str:
 LOG_FORMATS = ("auto", "json", "console")
 
 
-def _log_format(raw: str) -> str:
-    lowered = raw.strip().lower()
-    if lowered not in LOG_FORMATS:
-        raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
-    return lowered
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """A word from a fixed list, in any case."""
+
+    def parse(raw: str) -> str:
+        lowered = raw.strip().lower()
+        if lowered not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return lowered
+
+    return parse
 
 
 def _redis_url(raw: str) -> str:
@@ -102,31 +107,13 @@ def _redis_url(raw: str) -> str:
     return _url("redis", "rediss", "unix", SENTINEL_SCHEME)(raw)
 
 
-def _log_level(raw: str) -> str:
-    lowered = raw.lower()
-    if lowered not in {"debug", "info", "warning", "error"}:
-        raise ValueError("must be one of debug, info, warning, error")
-    return lowered
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 STUB_MODES = ("normal", "fail", "slow", "refuse")
 
 
 WORKER_JOBS = ("all", "orders", "events")
-
-
-def _worker_jobs(raw: str) -> str:
-    jobs = raw.strip().lower()
-    if jobs not in WORKER_JOBS:
-        raise ValueError(f"must be one of {', '.join(WORKER_JOBS)}")
-    return jobs
-
-
-def _stub_mode(raw: str) -> str:
-    lowered = raw.strip().lower()
-    if lowered not in STUB_MODES:
-        raise ValueError(f"must be one of {', '.join(STUB_MODES)}")
-    return lowered
 
 
 @dataclass(frozen=True)
@@ -165,11 +152,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ORDERHUB_REDIS_PORT", "63799", _port, "Port of the embedded Redis (0 picks a free one)."
     ),
-    Setting("ORDERHUB_LOG_LEVEL", "info", _log_level, "Lowest log level written."),
+    Setting("ORDERHUB_LOG_LEVEL", "info", _one_of(LOG_LEVELS), "Lowest log level written."),
     Setting(
         "ORDERHUB_LOG_FORMAT",
         "auto",
-        _log_format,
+        _one_of(LOG_FORMATS),
         "How log lines look: json, console (aligned and coloured, for people), or auto "
         "(console when the process's stdout is a terminal, else json).",
     ),
@@ -249,7 +236,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ORDERHUB_WORKER_JOBS",
         "all",
-        _worker_jobs,
+        _one_of(WORKER_JOBS),
         "What `orderhub worker` does: all (order work and event delivery, on the job queue), "
         "orders (order work only) or events (event delivery only, on a queue of its own, the "
         "job queue's key with :events). Run either all workers, or orders and events workers "
@@ -472,7 +459,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "STUB_MODE",
         "normal",
-        _stub_mode,
+        _one_of(STUB_MODES),
         "How the stub answers orders: normal, fail (500), slow (waits), refuse (400).",
     ),
     Setting("STUB_SLOW_SECONDS", "10", _positive_float, "How long the stub waits in mode slow."),
