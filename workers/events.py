@@ -55,7 +55,7 @@ log = logs.get("orderhub.worker.events")
 # Events one fan-out statement turns into deliveries, and the rest after it, in multiples of
 # the time it took.
 FAN_OUT_BATCH = 200
-FAN_OUT_REST = 3.0
+FAN_OUT_REST = 9.0
 # Between two sweeps, and the longest a dispatcher sleeps without a notification.
 SWEEP_INTERVAL = 2.0
 # After a dispatch, before the next: commits close together share one round of jobs.

@@ -38,3 +38,4 @@ def test_intake_is_compared_by_the_median_of_each_kind_of_run() -> None:
     assert note == "runs: 1,000, 1,200, 1,100; 700, 1,100, 1,000; 1,050"
     assert rows["intake accepted/s: 10 subscribers / none"][0] == "0.91x"
     assert rows["processed/s: 10 subscribers / none"][0] == "0.80x"
+    assert rows["processed/s: 10 wanting none / none"][0] == "0.99x"
