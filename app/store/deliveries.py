@@ -127,7 +127,12 @@ UPDATE event_delivery d
    AND ($1::text IS NULL OR d.subscription = $1) AND ($2::text IS NULL OR e.event_id = $2)
 RETURNING d.subscription
 """
-COUNTS = "SELECT state, count(*) AS n FROM event_delivery GROUP BY state"
+# Events not yet fanned out count as pending, one per subscription they are for.
+COUNTS = """
+SELECT state, count(*) AS n FROM event_delivery GROUP BY state
+UNION ALL
+SELECT 'pending', coalesce(sum(cardinality(targets)), 0) FROM order_event WHERE targets IS NOT NULL
+"""
 # Events not yet fanned out count for the subscriptions they are for.
 PENDING_BY_SUBSCRIPTION = """
 SELECT subscription, sum(n)::bigint AS pending,
@@ -280,7 +285,7 @@ async def replay(
 async def counts(conn: Connection) -> dict[str, int]:
     found = dict.fromkeys(("pending", "dead"), 0)
     for row in await conn.fetch(COUNTS):
-        found[row["state"]] = row["n"]
+        found[row["state"]] += row["n"]
     return found
 
 

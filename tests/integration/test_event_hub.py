@@ -349,3 +349,17 @@ async def test_a_creation_event_shows_the_order_exactly_as_a_read_of_it_would(
             assert event["event"]["serviceOrder"] == render_tmf_order(stored, events.base_url())
     finally:
         await pool.close()
+
+
+async def test_events_not_yet_fanned_out_count_as_pending_for_each_subscriber(
+    client: TestClient, db: asyncpg.Connection[Any]
+) -> None:
+    for _ in range(2):
+        await subscribe(client)
+    resp = await client.post(TMF_ORDERS, json=tmf_add_order(), headers=auth("integrator"))
+    assert resp.status == 201
+    assert await deliveries.counts(db) == {"pending": 2, "dead": 0}
+    fanned = await deliveries.fan_out(db, 1000)
+    assert fanned is not None and fanned.events == 1 and len(fanned.subscriptions) == 2
+    assert await deliveries.counts(db) == {"pending": 2, "dead": 0}
+    assert await deliveries.fan_out(db, 1000) == deliveries.FannedOut(0, [])
