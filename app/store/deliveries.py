@@ -127,12 +127,7 @@ UPDATE event_delivery d
    AND ($1::text IS NULL OR d.subscription = $1) AND ($2::text IS NULL OR e.event_id = $2)
 RETURNING d.subscription
 """
-# Events not yet fanned out count as pending, one per subscription they are for.
-COUNTS = """
-SELECT state, count(*) AS n FROM event_delivery GROUP BY state
-UNION ALL
-SELECT 'pending', coalesce(sum(cardinality(targets)), 0) FROM order_event WHERE targets IS NOT NULL
-"""
+DEAD_COUNT = "SELECT count(*) FROM event_delivery WHERE state = 'dead'"
 # Events not yet fanned out count for the subscriptions they are for.
 PENDING_BY_SUBSCRIPTION = """
 SELECT subscription, sum(n)::bigint AS pending,
@@ -283,10 +278,10 @@ async def replay(
 
 
 async def counts(conn: Connection) -> dict[str, int]:
-    found = dict.fromkeys(("pending", "dead"), 0)
-    for row in await conn.fetch(COUNTS):
-        found[row["state"]] += row["n"]
-    return found
+    """Pending as pending_by_subscription counts them, events not yet fanned out included."""
+    waiting = await pending_by_subscription(conn)
+    dead: int = await conn.fetchval(DEAD_COUNT)
+    return {"pending": sum(n for n, _ in waiting.values()), "dead": dead}
 
 
 async def pending_by_subscription(conn: Connection) -> dict[str, tuple[int, float]]:
