@@ -1,5 +1,6 @@
-"""The gauges every API process would read alike: the inbound queue (PostgreSQL) and the live
-workers (Redis), read when scraped and kept for a few seconds.
+"""The gauges every API process would read alike: the inbound queue and how far event
+deliveries are behind (PostgreSQL), and the live workers (Redis), read when scraped and kept
+for a few seconds.
 
 The queue's counts are the API's queue stats query (app/store/inbound.py STATS), which counts
 whole tables: however often Prometheus (or several of them, or a person) scrapes, one process
@@ -21,7 +22,7 @@ from prometheus_client.core import Metric
 from app import logs, metrics
 from app.domain.worker_reports import REPORT_TTL_SECONDS
 from app.services import worker_reports
-from app.store import inbound
+from app.store import deliveries, inbound
 
 log = logs.get("orderhub.services.gauges")
 READ_EVERY_SECONDS = 10.0
@@ -34,6 +35,7 @@ class Reading:
     at: float  # time.monotonic() when read
     queue: dict[str, Any] | None  # inbound.stats, or None when PostgreSQL did not answer
     workers_alive: int | None  # None when Redis did not answer
+    events_behind: float | None = None  # deliveries.oldest_pending_age, read with the queue
 
 
 class SharedGauges:
@@ -55,18 +57,19 @@ class SharedGauges:
         """The gauges as of at most READ_EVERY_SECONDS ago; concurrent scrapes share a read."""
         async with self._reading:
             if self._last is None or self._clock() - self._last.at >= READ_EVERY_SECONDS:
-                self._last = Reading(self._clock(), await self._queue(), await self._workers())
+                queue, behind = await self._database()
+                self._last = Reading(self._clock(), queue, await self._workers(), behind)
         return metrics.Families(_families(self._last, self._clock()))
 
-    async def _queue(self) -> dict[str, Any] | None:
+    async def _database(self) -> tuple[dict[str, Any] | None, float | None]:
         try:
             async with asyncio.timeout(READ_TIMEOUT_SECONDS):
                 async with self._pool.acquire() as conn:
                     stats: dict[str, Any] = await inbound.stats(conn)
-                    return stats
+                    return stats, await deliveries.oldest_pending_age(conn)
         except Exception as exc:
             log.warning("queue_gauges_unavailable", error=repr(exc))
-            return None
+            return None, None
 
     async def _workers(self) -> int | None:
         try:
@@ -95,6 +98,15 @@ def _families(reading: Reading, now: float) -> list[Metric]:
                 metrics.INBOUND_OLDEST_QUEUED_AGE,
                 "Age of the oldest queued inbound entry; 0 when none is queued.",
                 0.0 if age is None else age + (now - reading.at),
+            )
+        )
+        behind = reading.events_behind
+        found.append(
+            metrics.gauge(
+                metrics.EVENT_OLDEST_PENDING_AGE,
+                "Age of the oldest event a hub subscriber is still to be sent (pending or "
+                "retried, not dead); 0 when none waits.",
+                0.0 if behind is None else behind + (now - reading.at),
             )
         )
     if reading.workers_alive is not None:

@@ -128,6 +128,16 @@ UPDATE event_delivery d
 RETURNING d.subscription
 """
 DEAD_COUNT = "SELECT count(*) FROM event_delivery WHERE state = 'dead'"
+# The oldest event some subscriber is still waiting for: the first not fanned out, or the one
+# of the lowest sequence with a pending delivery (a scan of event_delivery_event that stops
+# at the first pending row). NULL when nothing waits.
+OLDEST_PENDING_AGE = """
+SELECT extract(epoch FROM clock_timestamp() - least(
+    (SELECT created_at FROM order_event WHERE targets IS NOT NULL ORDER BY seq LIMIT 1),
+    (SELECT created_at FROM order_event WHERE seq = (
+        SELECT min(event_seq) FROM event_delivery WHERE state = 'pending'))
+))::float8
+"""
 # Events not yet fanned out count for the subscriptions they are for.
 PENDING_BY_SUBSCRIPTION = """
 SELECT subscription, sum(n)::bigint AS pending,
@@ -282,6 +292,12 @@ async def counts(conn: Connection) -> dict[str, int]:
     waiting = await pending_by_subscription(conn)
     dead: int = await conn.fetchval(DEAD_COUNT)
     return {"pending": sum(n for n, _ in waiting.values()), "dead": dead}
+
+
+async def oldest_pending_age(conn: Connection) -> float | None:
+    """Seconds since the oldest event a subscriber still waits for was raised; None: none."""
+    age: float | None = await conn.fetchval(OLDEST_PENDING_AGE)
+    return age
 
 
 async def pending_by_subscription(conn: Connection) -> dict[str, tuple[int, float]]:

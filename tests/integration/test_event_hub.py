@@ -363,3 +363,18 @@ async def test_events_not_yet_fanned_out_count_as_pending_for_each_subscriber(
     assert fanned is not None and fanned.events == 1 and len(fanned.subscriptions) == 2
     assert await deliveries.counts(db) == {"pending": 2, "dead": 0}
     assert await deliveries.fan_out(db, 1000) == deliveries.FannedOut(0, [])
+
+
+async def test_how_far_deliveries_are_behind_counts_events_not_yet_fanned_out(
+    client: TestClient, db: asyncpg.Connection[Any]
+) -> None:
+    assert await deliveries.oldest_pending_age(db) is None
+    sub = await subscribe(client)
+    resp = await client.post(TMF_ORDERS, json=tmf_add_order(), headers=auth("integrator"))
+    assert resp.status == 201
+    await db.execute("UPDATE order_event SET created_at = created_at - interval '1 hour'")
+    assert 3600 <= (await deliveries.oldest_pending_age(db) or 0) < 3700  # not fanned out yet
+    await deliveries.fan_out(db, 1000)
+    assert 3600 <= (await deliveries.oldest_pending_age(db) or 0) < 3700  # a pending delivery
+    assert (await client.delete(f"{HUB}/{sub['id']}", headers=auth("integrator"))).status == 204
+    assert await deliveries.oldest_pending_age(db) is None

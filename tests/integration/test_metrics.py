@@ -116,6 +116,7 @@ async def test_async_accept_counts_its_batches_and_the_queue_gauges_see_the_entr
     assert value(after, "orderhub_inbound_queue_entries", state="done") == 0
     assert value(after, "orderhub_inbound_queue_entries", state="error") == 0
     assert value(after, "orderhub_inbound_oldest_queued_age_seconds") >= 0
+    assert value(after, "orderhub_event_oldest_pending_age_seconds") == 0  # no subscriber
     assert value(after, "orderhub_workers_alive") == 0
     assert {"in_use", "idle"} <= label_values(after, "orderhub_db_pool_connections", "state")
     assert ("orderhub_db_pool_waiting", frozenset()) in after
