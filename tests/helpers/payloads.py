@@ -137,6 +137,26 @@ def order_of(*items: dict[str, Any], **fields: Any) -> dict[str, Any]:
     }
 
 
+def sdwan_hierarchy(first: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """An SD-WAN order of three items, item 1 the parent of 2 and 3 (`HasChild`); `first`
+    adds fields to item 1, `fields` to the order."""
+    return order_of(
+        item(
+            "add",
+            "1",
+            spec=SDWAN_SPEC,
+            orderRelationship=[
+                {"id": "2", "relationshipType": "HasChild"},
+                {"id": "3", "relationshipType": "HasChild"},
+            ],
+            **(first or {}),
+        ),
+        item("add", "2", spec=EDGE_SPEC),
+        item("add", "3", spec=LINK_SPEC),
+        **fields,
+    )
+
+
 def sn_add_order(**fields: Any) -> dict[str, Any]:
     """The seed's add example, with an externalId of its own and `fields` set."""
     body = add_order()

@@ -23,19 +23,15 @@ from tests.helpers.in_process import app_client, created_and_initiated, one_erro
 from tests.helpers.payloads import (
     BRANCH,
     CANCEL,
-    EDGE_SPEC,
     HQ,
     INV_ACTIVE,
-    LINK_SPEC,
     ORDERS,
-    SDWAN_SPEC,
     TMF,
     TMF_CANCELS,
     TMF_ORDERS,
     async_example,
     change_order,
-    item,
-    order_of,
+    sdwan_hierarchy,
     sn_add_order,
     tmf_add_order,
     unique_external_id,
@@ -281,36 +277,19 @@ async def test_a_send_failing_for_long_raises_one_jeopardy_event(
     assert "still failing after 2 attempt(s): HTTP 503" in alert["message"]
 
 
-REQUIRES = "Requires"
-
-
 def _created() -> list[tuple[str, dict[str, Any]]]:
     """(path, body) of orders that between them fill every row an order can have."""
-    rich = order_of(
-        item(
-            "add",
-            "1",
-            spec=SDWAN_SPEC,
-            orderRelationship=[
-                {"id": "2", "relationshipType": "HasChild"},
-                {"id": "3", "relationshipType": "HasChild"},
-            ],
-            relatedParty=[
+    rich = sdwan_hierarchy(
+        {
+            "relatedParty": [
                 {"firstName": "Mike", "lastName": "Hudson", "@referredType": "OrderLineItemContact"}
             ],
-            externalProductInventory=[
+            "externalProductInventory": [
                 {"externalProductInventoryId": "EXT-PI-2"},
                 {"externalProductInventoryId": "EXT-PI-1"},
             ],
-            place={"id": BRANCH, "@type": "Place"},
-        ),
-        item(
-            "add",
-            "2",
-            spec=EDGE_SPEC,
-            orderRelationship=[{"id": "3", "relationshipType": "Requires"}],
-        ),
-        item("add", "3", spec=LINK_SPEC),
+            "place": {"id": BRANCH, "@type": "Place"},
+        },
         note=[
             {"text": "older", "date": "2024-01-02 03:04:05"},
             {"text": "newer", "date": "2025-06-07 08:09:10"},
@@ -321,6 +300,7 @@ def _created() -> list[tuple[str, dict[str, Any]]]:
         category="test",
         requestedStartDate="2026-01-01 00:00:00",
     )
+    rich["serviceOrderItem"][1]["orderRelationship"] = [{"id": "3", "relationshipType": "Requires"}]
     return [
         (ORDERS, sn_add_order()),
         (ORDERS, rich),

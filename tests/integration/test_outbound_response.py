@@ -21,10 +21,10 @@ from tests.helpers.payloads import (
     LINK_SPEC,
     ORDER_IN_PROGRESS,
     ORDERS,
-    SDWAN_SPEC,
     example,
     item,
     order_of,
+    sdwan_hierarchy,
 )
 
 PATH = "/api/sn_tmf_api/order/serviceOrder/outboundresponse"
@@ -312,22 +312,6 @@ async def test_without_credentials_401(demo_client: TestClient) -> None:
 # --- a request of several domain orders (hierarchical, initiated here, not sent) --------------
 
 
-def hierarchy() -> dict[str, Any]:
-    return order_of(
-        item(
-            "add",
-            "1",
-            spec=SDWAN_SPEC,
-            orderRelationship=[
-                {"id": "2", "relationshipType": "HasChild"},
-                {"id": "3", "relationshipType": "HasChild"},
-            ],
-        ),
-        item("add", "2", spec=EDGE_SPEC),
-        item("add", "3", spec=LINK_SPEC),
-    )
-
-
 async def initiated(client: TestClient, order: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     created = await client.post(ORDERS, json=order, headers=auth("integrator"))
     assert created.status == 201, await created.text()
@@ -343,7 +327,7 @@ async def initiated(client: TestClient, order: dict[str, Any]) -> tuple[str, lis
 async def test_hierarchy_shares_one_request_and_a_bad_item_of_many_changes_nothing(
     demo_client: TestClient, demo_database_url: str
 ) -> None:
-    order_id, records = await initiated(demo_client, hierarchy())
+    order_id, records = await initiated(demo_client, sdwan_hierarchy())
     assert len(records) == 3 and len({r["requestId"] for r in records}) == 1
     assert {r["state"] for r in records} == {"not_applicable"}
     request_id = records[0]["requestId"]

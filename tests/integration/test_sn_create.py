@@ -38,6 +38,7 @@ from tests.helpers.payloads import (
     add_order,
     item,
     order_of,
+    sdwan_hierarchy,
 )
 
 Payload = dict[str, Any]
@@ -551,24 +552,12 @@ async def test_valid_order_writes_one_row_per_table(shared: Shared) -> None:
 
 
 def _hierarchy() -> Payload:
-    return order_of(
-        item(
-            "add",
-            "1",
-            spec=SDWAN_SPEC,
-            orderRelationship=[
-                {"id": "2", "relationshipType": "HasChild"},
-                {"id": "3", "relationshipType": "HasChild"},
-            ],
-        ),
-        item("add", "2", spec=EDGE_SPEC),
-        item(
-            "add",
-            "3",
-            spec=LINK_SPEC,
-            orderRelationship=[{"id": "1", "relationshipType": "HasParent"}],
-        ),
-    )
+    """Item 3 names its parent as well (HasParent), item 1 its children (HasChild)."""
+    body = sdwan_hierarchy()
+    body["serviceOrderItem"][2]["orderRelationship"] = [
+        {"id": "1", "relationshipType": "HasParent"}
+    ]
+    return body
 
 
 async def test_hierarchy_stores_parent_and_get_renders_relationships(shared: Shared) -> None:
