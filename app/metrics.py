@@ -102,6 +102,7 @@ DB_POOL_WAITING = Gauge(
 INBOUND_QUEUE_ENTRIES = "orderhub_inbound_queue_entries"
 INBOUND_OLDEST_QUEUED_AGE = "orderhub_inbound_oldest_queued_age_seconds"
 WORKERS_ALIVE = "orderhub_workers_alive"
+EVENT_WORKERS_ALIVE = "orderhub_event_workers_alive"
 EVENT_OLDEST_PENDING_AGE = "orderhub_event_oldest_pending_age_seconds"
 # Read from the breakers of the worker process answering the scrape (workers/breakers.py).
 BREAKER_STATE = "orderhub_breaker_state"

@@ -28,7 +28,7 @@ from app.settings import Settings
 from app.store import db
 from workers import hub_http
 from workers.events import DELIVER_MAX_TRIES, MAX_POSTS, deliver_events, keep_dispatching
-from workers.heartbeat import farewell, heartbeat
+from workers.heartbeat import farewell, heartbeat, keep_beating
 from workers.inbound import keep_sweeping, process_inbound, sweep_inbound
 from workers.maintenance import purge_claims
 from workers.metrics import counted
@@ -89,8 +89,9 @@ def _functions(settings: Settings, *, orders: bool, delivers: bool) -> list[Func
 
 
 def _cron_jobs(*, orders: bool) -> list[CronJob]:
-    """The heartbeat in every worker; the order side's sweeps and purges in order workers."""
-    cron_jobs = [cron(counted(heartbeat), second={0, 10, 20, 30, 40, 50}, run_at_startup=False)]
+    """The order side's sweeps and purges, in order workers (the heartbeat is each worker's own
+    task: workers/heartbeat.py)."""
+    cron_jobs: list[CronJob] = []
     if orders:
         cron_jobs += [
             cron(
@@ -155,7 +156,9 @@ def create_worker(
             url = await endpoint.start()
             ctx["metrics_endpoint"] = endpoint
             log.info("worker_metrics_listening", url=url)
+        ctx["delivers"] = delivers
         await heartbeat(ctx)
+        ctx["heartbeat"] = asyncio.create_task(keep_beating(ctx))
         if burst and orders:
             # A burst worker stops once the queue is empty: entries whose trigger was lost are
             # handed back before it first looks.
@@ -170,7 +173,7 @@ def create_worker(
         log.info("worker_started", queue=queue_name, jobs=jobs)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        for task in ("inbound_sweeper", "event_dispatcher"):
+        for task in ("heartbeat", "inbound_sweeper", "event_dispatcher"):
             if task in ctx:
                 ctx[task].cancel()
                 with contextlib.suppress(asyncio.CancelledError):

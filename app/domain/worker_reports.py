@@ -23,6 +23,11 @@ def workers_key(queue_name: str) -> str:
     return f"{queue_name}:workers"
 
 
+def delivering_key(queue_name: str) -> str:
+    """The workers that deliver events (ORDERHUB_WORKER_JOBS all or events), scored alike."""
+    return f"{queue_name}:workers:events"
+
+
 def breakers_key(queue_name: str, worker: str) -> str:
     """Not under `{queue}:worker:`, which heartbeat_pattern matches."""
     return f"{queue_name}:breakers:{worker}"

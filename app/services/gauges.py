@@ -36,6 +36,7 @@ class Reading:
     queue: dict[str, Any] | None  # inbound.stats, or None when PostgreSQL did not answer
     workers_alive: int | None  # None when Redis did not answer
     events_behind: float | None = None  # deliveries.oldest_pending_age, read with the queue
+    event_workers_alive: int | None = None  # those of the workers that deliver events
 
 
 class SharedGauges:
@@ -58,7 +59,8 @@ class SharedGauges:
         async with self._reading:
             if self._last is None or self._clock() - self._last.at >= READ_EVERY_SECONDS:
                 queue, behind = await self._database()
-                self._last = Reading(self._clock(), queue, await self._workers(), behind)
+                alive, delivering = await self._workers()
+                self._last = Reading(self._clock(), queue, alive, behind, delivering)
         return metrics.Families(_families(self._last, self._clock()))
 
     async def _database(self) -> tuple[dict[str, Any] | None, float | None]:
@@ -71,13 +73,15 @@ class SharedGauges:
             log.warning("queue_gauges_unavailable", error=repr(exc))
             return None, None
 
-    async def _workers(self) -> int | None:
+    async def _workers(self) -> tuple[int | None, int | None]:
+        """(live workers, those of them that deliver events)."""
         try:
             async with asyncio.timeout(READ_TIMEOUT_SECONDS):
                 reports = await worker_reports.read(self._redis, self._queue_name)
+                delivering = await worker_reports.delivering(self._redis, self._queue_name)
         except TimeoutError:
-            reports = worker_reports.Reports([], [], readable=False)
-        return len(reports.workers) if reports.readable else None
+            return None, None
+        return (len(reports.workers) if reports.readable else None), delivering
 
 
 def _families(reading: Reading, now: float) -> list[Metric]:
@@ -115,6 +119,15 @@ def _families(reading: Reading, now: float) -> list[Metric]:
                 metrics.WORKERS_ALIVE,
                 f"Workers whose last heartbeat in Redis is within {REPORT_TTL_SECONDS} s.",
                 reading.workers_alive,
+            )
+        )
+    if reading.event_workers_alive is not None:
+        found.append(
+            metrics.gauge(
+                metrics.EVENT_WORKERS_ALIVE,
+                "Of the live workers, those that deliver events (ORDERHUB_WORKER_JOBS all or "
+                "events).",
+                reading.event_workers_alive,
             )
         )
     return found

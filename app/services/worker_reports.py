@@ -15,6 +15,7 @@ from app.domain.worker_reports import (
     alive_since,
     breaker_states_of,
     breakers_key,
+    delivering_key,
     workers_key,
 )
 
@@ -40,3 +41,15 @@ async def read(redis: ArqRedis, queue_name: str) -> Reports:
         log.warning("worker_reports_unavailable", error=repr(exc))
         return Reports([], [], readable=False)
     return Reports(workers, breaker_states_of(dict(zip(workers, raw, strict=True))))
+
+
+async def delivering(redis: ArqRedis, queue_name: str) -> int | None:
+    """Live workers that deliver events; None when Redis did not answer."""
+    try:
+        found: int = await redis.zcount(
+            delivering_key(queue_name), alive_since(time.time()), "+inf"
+        )
+    except (RedisError, OSError) as exc:
+        log.warning("worker_reports_unavailable", error=repr(exc))
+        return None
+    return found

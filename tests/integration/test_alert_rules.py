@@ -34,7 +34,7 @@ def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_rules_are_valid() -> None:
     checked = _promtool("check", "rules", str(ALERT_RULES))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 6 rules found" in checked.stdout
+    assert "SUCCESS: 7 rules found" in checked.stdout
 
 
 @needs_promtool
@@ -47,6 +47,7 @@ def test_the_rules_name_only_metrics_the_code_exports() -> None:
     exported = {family.name for family in text_string_to_metric_families(metrics.render().decode())}
     exported |= {metrics.INBOUND_QUEUE_ENTRIES, metrics.INBOUND_OLDEST_QUEUED_AGE}
     exported |= {metrics.WORKERS_ALIVE, metrics.BREAKER_STATE, metrics.EVENT_OLDEST_PENDING_AGE}
+    exported |= {metrics.EVENT_WORKERS_ALIVE}
     named = {_SAMPLE_SUFFIX.sub("", name) for name in _METRIC_NAME.findall(ALERT_RULES.read_text())}
     assert named, "the rules name no OrderHub metric"
     assert named <= exported, named - exported

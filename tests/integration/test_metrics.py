@@ -118,6 +118,7 @@ async def test_async_accept_counts_its_batches_and_the_queue_gauges_see_the_entr
     assert value(after, "orderhub_inbound_oldest_queued_age_seconds") >= 0
     assert value(after, "orderhub_event_oldest_pending_age_seconds") == 0  # no subscriber
     assert value(after, "orderhub_workers_alive") == 0
+    assert value(after, "orderhub_event_workers_alive") == 0
     assert {"in_use", "idle"} <= label_values(after, "orderhub_db_pool_connections", "state")
     assert ("orderhub_db_pool_waiting", frozenset()) in after
 
@@ -208,3 +209,5 @@ async def test_a_worker_counts_its_jobs_and_sends_and_shows_its_breakers(
     assert {"in_use", "idle"} <= label_values(after, "orderhub_db_pool_connections", "state")
     assert value(api_before, "orderhub_workers_alive") == 0
     assert value(api_after, "orderhub_workers_alive") == 1
+    assert value(api_before, "orderhub_event_workers_alive") == 0
+    assert value(api_after, "orderhub_event_workers_alive") == 1  # jobs "all" delivers too
