@@ -76,7 +76,9 @@ def add_commands(sub: Any) -> None:
         "subscriptions",
         help="Every hub subscription and its state.",
         description="Every hub subscription, oldest first, with its state (a subscriber that "
-        "failed for the whole retry horizon is suspended).",
+        "failed for the whole retry horizon is suspended), its deliveries still to be sent "
+        "(PENDING, events not yet fanned out included) and how long the oldest has waited "
+        "(BEHIND).",
     )
     subs.set_defaults(func=_subscriptions)
     dead = events_sub.add_parser(
